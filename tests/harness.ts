@@ -1,0 +1,242 @@
+// Runs the whole Pulumi program (index.ts) under mocks and records every registration the engine would see.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor, type MockCallArgs, type MockResourceArgs, type Mocks } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as state from "@pulumi/pulumi/runtime/state";
+import { defaultMockOutputs, defaultMockCall } from "./mock-outputs";
+
+export const project = "multi-primary-mesh";
+export const stack = "dev";
+
+/** What the engine was told about one resource. */
+export interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  parent: string;
+  /** URN-less provider reference (`<provider urn>::<id>`) or "" for the default provider. */
+  provider: string;
+  /** URNs this resource depends on (data edges and dependsOn). */
+  dependencies: string[];
+  /** Input property -> URNs it was computed from. */
+  propertyDependencies: Record<string, string[]>;
+  deleteBeforeReplace: boolean;
+  additionalSecretOutputs: string[];
+  deletedWith: string;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  customTimeouts?: { create: string; update: string; delete: string };
+  /** Inputs with secrets unwrapped and unknowns as `undefined`. */
+  inputs: Record<string, any>;
+  /** Dotted paths of inputs that were sent as secrets. */
+  secretInputPaths: string[];
+  /** Dotted paths of inputs that were unknown (preview). */
+  unknownInputPaths: string[];
+}
+
+const secretSigKey = rpc.specialSigKey;
+
+function walk(value: unknown, at: string, secret: string[], unknown: string[]) {
+  if (value === rpc.unknownValue) {
+    unknown.push(at);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => walk(v, `${at}[${i}]`, secret, unknown));
+    return;
+  }
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[secretSigKey] === rpc.specialSecretSig) {
+      secret.push(at);
+      walk(o.value, at, [], unknown);
+      return;
+    }
+    for (const [k, v] of Object.entries(o)) walk(v, at ? `${at}.${k}` : k, secret, unknown);
+  }
+}
+
+/** A mock monitor that remembers every registration's options, not just its inputs. */
+export class RecordingMonitor extends MockMonitor {
+  readonly registrations: Registration[] = [];
+
+  // biome-ignore lint/suspicious/noExplicitAny: the request is a generated protobuf message.
+  override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
+    const raw = req.getObject()?.toJavaScript() ?? {};
+    const secretInputPaths: string[] = [];
+    const unknownInputPaths: string[] = [];
+    walk(raw, "", secretInputPaths, unknownInputPaths);
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps: { getUrnsList(): string[] }, key: string) => {
+      propertyDependencies[key] = deps.getUrnsList();
+    });
+    const timeouts = req.getCustomtimeouts();
+    const type = req.getType();
+    const name = req.getName();
+    const parent = req.getParent();
+    this.registrations.push({
+      type,
+      name,
+      urn: "",
+      custom: req.getCustom(),
+      parent,
+      provider: req.getProvider(),
+      dependencies: req.getDependenciesList(),
+      propertyDependencies,
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      deletedWith: req.getDeletedwith(),
+      ignoreChanges: req.getIgnorechangesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      customTimeouts: timeouts
+        ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
+        : undefined,
+      inputs: rpc.deserializeProperties(req.getObject()),
+      secretInputPaths,
+      unknownInputPaths,
+    });
+    const recorded = this.registrations[this.registrations.length - 1];
+    return super.registerResource(req, (err, response) => {
+      if (response) recorded.urn = response.getUrn();
+      callback(err, response);
+    });
+  }
+}
+
+export interface RunOptions {
+  /** Raw stack configuration, by key without the project prefix (objects are passed as JSON). */
+  config?: Record<string, unknown>;
+  /** Run as `pulumi preview`: resources report no outputs, so every computed value is unknown. */
+  preview?: boolean;
+  /** Extra or replacement outputs for resources, by type and name. */
+  outputs?: (args: MockResourceArgs) => Record<string, any> | undefined;
+}
+
+export interface LabRun {
+  registrations: Registration[];
+  /** Stack outputs with secrets unwrapped. */
+  outputs: Record<string, any>;
+  /** Names of stack outputs that are secret. */
+  secretOutputs: string[];
+}
+
+/** Runs index.ts once under mocks. Each call re-evaluates the program from scratch. */
+export async function runLab(options: RunOptions = {}): Promise<LabRun> {
+  const preview = options.preview ?? false;
+  const mocks: Mocks = {
+    newResource(args: MockResourceArgs) {
+      const id = preview ? undefined : `${args.name}-id`;
+      if (preview) return { id, state: {} };
+      const computed = options.outputs?.(args) ?? defaultMockOutputs(args);
+      return { id, state: { ...args.inputs, ...computed } };
+    },
+    call(args: MockCallArgs) {
+      return defaultMockCall(args, preview);
+    },
+  };
+  const monitor = new RecordingMonitor(mocks);
+  settings.setMockOptions(monitor, project, stack, preview);
+  const store = state.getStore();
+  store.supportsSecrets = true;
+  store.supportsResourceReferences = true;
+  store.supportsOutputValues = false;
+  store.supportsDeletedWith = true;
+  store.supportsAliasSpecs = true;
+  store.supportsTransforms = false;
+  store.supportsInvokeTransforms = false;
+  store.supportsParameterization = true;
+
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.config ?? {})) {
+    config[`${project}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  pulumi.runtime.setAllConfig(config);
+
+  const entry = path.resolve(__dirname, "..", "index.ts");
+  for (const key of Object.keys(require.cache)) {
+    if (!key.includes("node_modules")) delete require.cache[key];
+  }
+  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => require(entry));
+  await settings.waitForRPCs();
+
+  const outputs: Record<string, any> = {};
+  const secretOutputs: string[] = [];
+  for (const [k, v] of Object.entries(stackOutputs ?? {})) {
+    if (pulumi.Output.isInstance(v)) {
+      const isSecret = await v.isSecret;
+      if (isSecret) secretOutputs.push(k);
+      outputs[k] = await outputValue(v);
+    } else {
+      outputs[k] = v;
+    }
+  }
+  return { registrations: monitor.registrations, outputs, secretOutputs };
+}
+
+/** The value of an output, or undefined when it is unknown. */
+export function outputValue<T>(o: pulumi.Output<T>): Promise<T | undefined> {
+  // biome-ignore lint/suspicious/noExplicitAny: reads Output internals, as Pulumi's own tests do.
+  const internal = o as any;
+  return internal.promise(true).then((v: T) => (v === rpc.unknownValue ? undefined : v));
+}
+
+/** Finds exactly one registration by type and name; fails listing near misses. */
+export function find(run: LabRun, type: string, name: string): Registration {
+  const hits = run.registrations.filter((r) => r.type === type && r.name === name);
+  if (hits.length !== 1) {
+    const names = run.registrations.filter((r) => r.type === type).map((r) => r.name);
+    throw new Error(`expected one ${type} named ${name}, found ${hits.length}; that type has: ${names.join(", ")}`);
+  }
+  return hits[0];
+}
+
+export function ofType(run: LabRun, type: string): Registration[] {
+  return run.registrations.filter((r) => r.type === type);
+}
+
+export function byUrn(run: LabRun, urn: string): Registration {
+  const hit = run.registrations.find((r) => r.urn === urn);
+  if (!hit) throw new Error(`no registration has URN ${urn}`);
+  return hit;
+}
+
+/** Every URN the resource reaches through dependencies, parents and property dependencies. */
+export function ancestors(run: LabRun, reg: Registration): Set<string> {
+  const seen = new Set<string>();
+  const stackOf = [reg];
+  while (stackOf.length > 0) {
+    const r = stackOf.pop() as Registration;
+    const next = [...r.dependencies, ...Object.values(r.propertyDependencies).flat()];
+    for (const urn of next) {
+      if (seen.has(urn)) continue;
+      seen.add(urn);
+      const dep = run.registrations.find((x) => x.urn === urn);
+      if (dep) {
+        stackOf.push(dep);
+        // A dependency on a component is a dependency on all of its children.
+        for (const child of run.registrations.filter((x) => x.parent === urn)) {
+          if (!seen.has(child.urn)) {
+            seen.add(child.urn);
+            stackOf.push(child);
+          }
+        }
+      }
+    }
+  }
+  return seen;
+}
+
+/** True when `later` cannot start before `earlier` is done. */
+export function dependsOn(run: LabRun, later: Registration, earlier: Registration): boolean {
+  return ancestors(run, later).has(earlier.urn);
+}
+
+/** The provider registration a resource uses ("" means the default provider). */
+export function providerOf(run: LabRun, reg: Registration): Registration | undefined {
+  if (!reg.provider) return undefined;
+  const urn = reg.provider.split("::").slice(0, -1).join("::");
+  return byUrn(run, urn);
+}
