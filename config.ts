@@ -194,7 +194,10 @@ const pins: Record<string, { re: RegExp; example: string }> = {
   goHttpbinVersion: { re: /^v\d+\.\d+\.\d+$/, example: "v1.4.0" },
   istioChartsCommit: { re: /^[0-9a-f]{40}$/, example: "a full 40-character commit SHA" },
   httpbinCommit: { re: /^[0-9a-f]{40}$/, example: "a full 40-character commit SHA" },
-  registryImage: { re: /^[a-z0-9./-]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/, example: "registry:2.8.3" },
+  registryImage: {
+    re: /^[a-z0-9./-]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/,
+    example: "registry:2.8.3",
+  },
 };
 
 function show(v: unknown): string {
@@ -250,9 +253,9 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
     }
     return v as (typeof defaults.scalars)[K];
   };
-  const s = Object.fromEntries(
-    (Object.keys(defaults.scalars) as ScalarKey[]).map((k) => [k, scalar(k)]),
-  ) as { [K in ScalarKey]: (typeof defaults.scalars)[K] extends string ? string : (typeof defaults.scalars)[K] };
+  const s = Object.fromEntries((Object.keys(defaults.scalars) as ScalarKey[]).map((k) => [k, scalar(k)])) as {
+    [K in ScalarKey]: (typeof defaults.scalars)[K] extends string ? string : (typeof defaults.scalars)[K];
+  };
 
   // Versions: every one pinned.
   for (const [key, { re, example }] of Object.entries(pins)) {
@@ -290,15 +293,18 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
 
   // Mesh.
   for (const key of ["meshId", "topologyRegion", "topologyZone"] as const) {
-    if (!dnsLabel.test(s[key])) problem(key, s[key], "expected a DNS-1123 label (lowercase letters, digits, '-')");
+    if (!dnsLabel.test(s[key]))
+      problem(key, s[key], "expected a DNS-1123 label (lowercase letters, digits, '-')");
   }
-  if (!hostname.test(s.trustDomain)) problem("trustDomain", s.trustDomain, "expected a DNS name such as cluster.local");
+  if (!hostname.test(s.trustDomain))
+    problem("trustDomain", s.trustDomain, "expected a DNS name such as cluster.local");
 
   // CA.
   if (s.caKeyAlgorithm !== "RSA" && s.caKeyAlgorithm !== "ECDSA") {
     problem("caKeyAlgorithm", s.caKeyAlgorithm, "expected RSA or ECDSA");
   }
-  if (![2048, 3072, 4096].includes(s.caRsaBits)) problem("caRsaBits", s.caRsaBits, "expected 2048, 3072 or 4096");
+  if (![2048, 3072, 4096].includes(s.caRsaBits))
+    problem("caRsaBits", s.caRsaBits, "expected 2048, 3072 or 4096");
   if (s.caEcdsaCurve !== "P256" && s.caEcdsaCurve !== "P384") {
     problem("caEcdsaCurve", s.caEcdsaCurve, "expected P256 or P384 (P224 is unusable for TLS)");
   }
@@ -330,10 +336,17 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
     if (other) problem(`meshVms[${i}].name`, v.name, `already used by ${other}; every VM needs its own name`);
     seen.set(v.name, `meshVms[${i}]`);
   }
-  const workloadNetworks = new Map(clusters.filter((c) => c.role === "workload").map((c) => [c.network, c.name]));
+  const workloadNetworks = new Map(
+    clusters.filter((c) => c.role === "workload").map((c) => [c.network, c.name]),
+  );
   for (const [i, v] of meshVms.entries()) {
     const owner = workloadNetworks.get(v.network);
-    if (owner) problem(`meshVms[${i}].network`, v.network, `is workload cluster ${owner}'s network; a VM needs its own`);
+    if (owner)
+      problem(
+        `meshVms[${i}].network`,
+        v.network,
+        `is workload cluster ${owner}'s network; a VM needs its own`,
+      );
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -376,7 +389,12 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
 
 type Problem = (key: string, got: unknown, want: string) => void;
 
-function list(rawValue: unknown, key: string, fallback: readonly object[], problem: Problem): Record<string, unknown>[] {
+function list(
+  rawValue: unknown,
+  key: string,
+  fallback: readonly object[],
+  problem: Problem,
+): Record<string, unknown>[] {
   if (rawValue === undefined) return fallback.map((o) => ({ ...o }));
   if (!Array.isArray(rawValue)) {
     problem(key, rawValue, "expected a list");
@@ -391,7 +409,13 @@ function list(rawValue: unknown, key: string, fallback: readonly object[], probl
   });
 }
 
-function positiveInt(entry: Record<string, unknown>, field: string, key: string, d: number, problem: Problem) {
+function positiveInt(
+  entry: Record<string, unknown>,
+  field: string,
+  key: string,
+  d: number,
+  problem: Problem,
+) {
   const v = entry[field];
   if (v === undefined) return d;
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
@@ -401,7 +425,14 @@ function positiveInt(entry: Record<string, unknown>, field: string, key: string,
   return v;
 }
 
-function label(entry: Record<string, unknown>, field: string, key: string, re: RegExp, d: string | undefined, problem: Problem) {
+function label(
+  entry: Record<string, unknown>,
+  field: string,
+  key: string,
+  re: RegExp,
+  d: string | undefined,
+  problem: Problem,
+) {
   const v = entry[field] ?? d;
   if (typeof v !== "string" || !re.test(v) || v.length > 63) {
     problem(
@@ -422,7 +453,8 @@ function parseClusters(rawValue: unknown, problem: Problem): ClusterSpec[] {
   const clusters = entries.map((e, i): ClusterSpec => {
     const key = `clusters[${i}]`;
     const role = e.role;
-    if (role !== "management" && role !== "workload") problem(`${key}.role`, role, "expected management or workload");
+    if (role !== "management" && role !== "workload")
+      problem(`${key}.role`, role, "expected management or workload");
     const spec: ClusterSpec = {
       name: label(e, "name", key, vmName, undefined, problem),
       role: role === "management" ? "management" : "workload",
@@ -435,19 +467,27 @@ function parseClusters(rawValue: unknown, problem: Problem): ClusterSpec[] {
     };
     const pod = parseCidr(spec.podCidr);
     const svc = parseCidr(spec.serviceCidr);
-    if (!pod) problem(`${key}.podCidr`, e.podCidr, "expected an IPv4 network in CIDR form such as 10.42.0.0/16");
-    if (!svc) problem(`${key}.serviceCidr`, e.serviceCidr, "expected an IPv4 network in CIDR form such as 10.43.0.0/16");
+    if (!pod)
+      problem(`${key}.podCidr`, e.podCidr, "expected an IPv4 network in CIDR form such as 10.42.0.0/16");
+    if (!svc)
+      problem(
+        `${key}.serviceCidr`,
+        e.serviceCidr,
+        "expected an IPv4 network in CIDR form such as 10.43.0.0/16",
+      );
     if (pod && svc && cidrsOverlap(pod, svc)) {
       problem(`${key}.serviceCidr`, spec.serviceCidr, `overlaps podCidr ${spec.podCidr}`);
     }
     return spec;
   });
-  if (entries.length === 0 && Array.isArray(rawValue)) problem("clusters", rawValue, "expected at least two clusters");
+  if (entries.length === 0 && Array.isArray(rawValue))
+    problem("clusters", rawValue, "expected at least two clusters");
   const names = new Map<string, number>();
   for (const [i, c] of clusters.entries()) {
     if (c.name === "") continue;
     const j = names.get(c.name);
-    if (j !== undefined) problem(`clusters[${i}].name`, c.name, `already used by clusters[${j}]; names must be unique`);
+    if (j !== undefined)
+      problem(`clusters[${i}].name`, c.name, `already used by clusters[${j}]; names must be unique`);
     else names.set(c.name, i);
   }
   const managers = clusters.filter((c) => c.role === "management").map((c) => c.name);
@@ -459,14 +499,22 @@ function parseClusters(rawValue: unknown, problem: Problem): ClusterSpec[] {
     );
   }
   if (clusters.length > 0 && !clusters.some((c) => c.role === "workload")) {
-    problem("clusters", clusters.map((c) => c.name), "has no cluster with role workload: Istio needs at least one");
+    problem(
+      "clusters",
+      clusters.map((c) => c.name),
+      "has no cluster with role workload: Istio needs at least one",
+    );
   }
   const networks = new Map<string, number>();
   for (const [i, c] of clusters.entries()) {
     if (c.role !== "workload" || c.network === "") continue;
     const j = networks.get(c.network);
     if (j !== undefined) {
-      problem(`clusters[${i}].network`, c.network, `already used by clusters[${j}]; each workload cluster needs its own network`);
+      problem(
+        `clusters[${i}].network`,
+        c.network,
+        `already used by clusters[${j}]; each workload cluster needs its own network`,
+      );
     } else networks.set(c.network, i);
   }
   return clusters;
@@ -499,10 +547,20 @@ function parseMeshVms(rawValue: unknown, clusters: ClusterSpec[], problem: Probl
     };
     const target = clusters.find((c) => c.name === vm.cluster);
     const workloads = clusters.filter((c) => c.role === "workload").map((c) => c.name);
-    if (!target) {
-      problem(`${key}.cluster`, e.cluster, `expected the name of a workload cluster (${workloads.join(", ")})`);
+    if (clusters.length === 0) {
+      // The clusters themselves are wrong; that problem is already reported.
+    } else if (!target) {
+      problem(
+        `${key}.cluster`,
+        e.cluster,
+        `expected the name of a workload cluster (${workloads.join(", ") || "none defined"})`,
+      );
     } else if (target.role !== "workload") {
-      problem(`${key}.cluster`, e.cluster, `is the management cluster; a VM enrolls through a workload cluster (${workloads.join(", ")})`);
+      problem(
+        `${key}.cluster`,
+        e.cluster,
+        `is the management cluster; a VM enrolls through a workload cluster (${workloads.join(", ")})`,
+      );
     }
     return vm;
   });
@@ -510,7 +568,8 @@ function parseMeshVms(rawValue: unknown, clusters: ClusterSpec[], problem: Probl
   for (const [i, v] of vms.entries()) {
     if (v.name === "") continue;
     const j = names.get(v.name);
-    if (j !== undefined) problem(`meshVms[${i}].name`, v.name, `already used by meshVms[${j}]; names must be unique`);
+    if (j !== undefined)
+      problem(`meshVms[${i}].name`, v.name, `already used by meshVms[${j}]; names must be unique`);
     else names.set(v.name, i);
   }
   return vms;
@@ -538,10 +597,16 @@ function parseMirrors(rawValue: unknown, problem: Problem): RegistryMirror[] {
   const upstreams = new Map<string, number>();
   for (const [i, m] of mirrors.entries()) {
     const j = ports.get(m.port);
-    if (j !== undefined) problem(`registryMirrors[${i}].port`, m.port, `already used by registryMirrors[${j}]; each mirror needs its own host port`);
+    if (j !== undefined)
+      problem(
+        `registryMirrors[${i}].port`,
+        m.port,
+        `already used by registryMirrors[${j}]; each mirror needs its own host port`,
+      );
     else ports.set(m.port, i);
     const k = upstreams.get(m.upstream);
-    if (k !== undefined) problem(`registryMirrors[${i}].upstream`, m.upstream, `already mirrored by registryMirrors[${k}]`);
+    if (k !== undefined)
+      problem(`registryMirrors[${i}].upstream`, m.upstream, `already mirrored by registryMirrors[${k}]`);
     else upstreams.set(m.upstream, i);
   }
   return mirrors;
@@ -564,7 +629,9 @@ function parseValue(key: string, text: string): unknown {
     try {
       return JSON.parse(text);
     } catch {
-      throw new ConfigError([`${key} is ${JSON.stringify(text)}: expected a list (YAML in the stack file, or JSON)`]);
+      throw new ConfigError([
+        `${key} is ${JSON.stringify(text)}: expected a list (YAML in the stack file, or JSON)`,
+      ]);
     }
   }
   return text;

@@ -1,11 +1,20 @@
 // Runs the whole Pulumi program (index.ts) under mocks and records every registration the engine would see.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor, type MockCallArgs, type MockResourceArgs, type Mocks } from "@pulumi/pulumi/runtime/mocks";
+import {
+  type MockCallArgs,
+  MockMonitor,
+  type MockResourceArgs,
+  type Mocks,
+} from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import * as state from "@pulumi/pulumi/runtime/state";
-import { defaultMockOutputs, defaultMockCall } from "./mock-outputs";
+import * as publicSettings from "@pulumi/pulumi/runtime/settings";
+import * as publicState from "@pulumi/pulumi/runtime/state";
+import { defaultMockCall, defaultMockOutputs } from "./mock-outputs";
+
+// Runtime internals that Pulumi's own mock support uses (marked @internal, so absent from the typings).
+const settings = publicSettings as typeof publicSettings & { waitForRPCs(): Promise<void> };
+const state = publicState as typeof publicState & { getStore(): Record<string, any> };
 
 export const project = "multi-primary-mesh";
 export const stack = "dev";
@@ -45,7 +54,7 @@ function walk(value: unknown, at: string, secret: string[], unknown: string[]) {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, `${at}[${i}]`, secret, unknown));
+    for (const [i, v] of value.entries()) walk(v, `${at}[${i}]`, secret, unknown);
     return;
   }
   if (value && typeof value === "object") {
@@ -63,7 +72,6 @@ function walk(value: unknown, at: string, secret: string[], unknown: string[]) {
 export class RecordingMonitor extends MockMonitor {
   readonly registrations: Registration[] = [];
 
-  // biome-ignore lint/suspicious/noExplicitAny: the request is a generated protobuf message.
   override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
     const raw = req.getObject()?.toJavaScript() ?? {};
     const secretInputPaths: string[] = [];
@@ -166,7 +174,7 @@ export async function runLab(options: RunOptions = {}): Promise<LabRun> {
   const secretOutputs: string[] = [];
   for (const [k, v] of Object.entries(stackOutputs ?? {})) {
     if (pulumi.Output.isInstance(v)) {
-      const isSecret = await v.isSecret;
+      const isSecret = await (v as unknown as { isSecret: Promise<boolean> }).isSecret;
       if (isSecret) secretOutputs.push(k);
       outputs[k] = await outputValue(v);
     } else {
@@ -178,7 +186,6 @@ export async function runLab(options: RunOptions = {}): Promise<LabRun> {
 
 /** The value of an output, or undefined when it is unknown. */
 export function outputValue<T>(o: pulumi.Output<T>): Promise<T | undefined> {
-  // biome-ignore lint/suspicious/noExplicitAny: reads Output internals, as Pulumi's own tests do.
   const internal = o as any;
   return internal.promise(true).then((v: T) => (v === rpc.unknownValue ? undefined : v));
 }
@@ -188,7 +195,9 @@ export function find(run: LabRun, type: string, name: string): Registration {
   const hits = run.registrations.filter((r) => r.type === type && r.name === name);
   if (hits.length !== 1) {
     const names = run.registrations.filter((r) => r.type === type).map((r) => r.name);
-    throw new Error(`expected one ${type} named ${name}, found ${hits.length}; that type has: ${names.join(", ")}`);
+    throw new Error(
+      `expected one ${type} named ${name}, found ${hits.length}; that type has: ${names.join(", ")}`,
+    );
   }
   return hits[0];
 }

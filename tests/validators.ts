@@ -35,6 +35,8 @@ export function requireTool(tool: string, args = ["--version"]): string {
   try {
     return execFileSync(tool, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0];
   } catch (e) {
-    throw new Error(`${tool} is not installed: run .ci/run (or apt-get install ${tool}) before npm test (${e})`);
+    throw new Error(
+      `${tool} is not installed: run .ci/run (or apt-get install ${tool}) before npm test (${e})`,
+    );
   }
 }
