@@ -118,7 +118,6 @@ export const defaults = {
   ],
   scalars: {
     meshId: "mesh1",
-    trustDomain: "cluster.local",
     topologyRegion: "milky-way",
     topologyZone: "solar-system",
     registryMirrorsEnabled: true,
@@ -151,6 +150,12 @@ export const defaults = {
 } as const;
 
 export type ScalarKey = keyof typeof defaults.scalars;
+
+/**
+ * The pinned Istio charts fix the trust domain (and the DNS domain) to cluster.local, so it is not a
+ * configuration key: a different value would split the VM's identity from the clusters'.
+ */
+export const chartsTrustDomain = "cluster.local";
 
 /**
  * Kubernetes minor versions each Istio minor supports (Istio's support matrix). A k3s pin outside the range
@@ -296,8 +301,6 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
     if (!dnsLabel.test(s[key]))
       problem(key, s[key], "expected a DNS-1123 label (lowercase letters, digits, '-')");
   }
-  if (!hostname.test(s.trustDomain))
-    problem("trustDomain", s.trustDomain, "expected a DNS name such as cluster.local");
 
   // CA.
   if (s.caKeyAlgorithm !== "RSA" && s.caKeyAlgorithm !== "ECDSA") {
@@ -354,7 +357,7 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
   return {
     clusters,
     meshVms,
-    mesh: { id: s.meshId, trustDomain: s.trustDomain, region: s.topologyRegion, zone: s.topologyZone },
+    mesh: { id: s.meshId, trustDomain: chartsTrustDomain, region: s.topologyRegion, zone: s.topologyZone },
     registryMirrors: { enabled: s.registryMirrorsEnabled, image: s.registryImage, mirrors },
     versions: {
       ubuntuImage: s.ubuntuImage,

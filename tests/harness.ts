@@ -68,6 +68,16 @@ function walk(value: unknown, at: string, secret: string[], unknown: string[]) {
   }
 }
 
+/** Replaces `{<secret signature>, value}` wrappers by their values. */
+export function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    if (value[secretSigKey] === rpc.specialSecretSig) return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
 /** A mock monitor that remembers every registration's options, not just its inputs. */
 export class RecordingMonitor extends MockMonitor {
   readonly registrations: Registration[] = [];
@@ -102,7 +112,7 @@ export class RecordingMonitor extends MockMonitor {
       customTimeouts: timeouts
         ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
         : undefined,
-      inputs: rpc.deserializeProperties(req.getObject()),
+      inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
       secretInputPaths,
       unknownInputPaths,
     });
@@ -127,7 +137,7 @@ export interface LabRun {
   registrations: Registration[];
   /** Stack outputs with secrets unwrapped. */
   outputs: Record<string, any>;
-  /** Names of stack outputs that are secret. */
+  /** Paths of stack outputs that are secret (`kubeconfig`, `argocd.password`, `clusters[1].ip`). */
   secretOutputs: string[];
 }
 
@@ -167,21 +177,37 @@ export async function runLab(options: RunOptions = {}): Promise<LabRun> {
   for (const key of Object.keys(require.cache)) {
     if (!key.includes("node_modules")) delete require.cache[key];
   }
-  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => require(entry));
+  // The stack's own outputs arrive resolved to plain values, secretness lost: read the module's exports.
+  let programExports: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    programExports = require(entry);
+    return programExports;
+  });
   await settings.waitForRPCs();
 
   const outputs: Record<string, any> = {};
   const secretOutputs: string[] = [];
-  for (const [k, v] of Object.entries(stackOutputs ?? {})) {
-    if (pulumi.Output.isInstance(v)) {
-      const isSecret = await (v as unknown as { isSecret: Promise<boolean> }).isSecret;
-      if (isSecret) secretOutputs.push(k);
-      outputs[k] = await outputValue(v);
-    } else {
-      outputs[k] = v;
-    }
+  for (const [k, v] of Object.entries(programExports)) {
+    outputs[k] = await resolveDeep(v, k, secretOutputs);
   }
   return { registrations: monitor.registrations, outputs, secretOutputs };
+}
+
+/** Resolves outputs nested in plain values, recording the path of every secret one. */
+async function resolveDeep(value: unknown, at: string, secrets: string[]): Promise<any> {
+  if (pulumi.Output.isInstance(value)) {
+    if (await (value as unknown as { isSecret: Promise<boolean> }).isSecret) secrets.push(at);
+    return resolveDeep(await outputValue(value), at, secrets);
+  }
+  if (Array.isArray(value)) {
+    return Promise.all(value.map((v, i) => resolveDeep(v, `${at}[${i}]`, secrets)));
+  }
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v, `${at}.${k}`, secrets);
+    return out;
+  }
+  return value;
 }
 
 /** The value of an output, or undefined when it is unknown. */

@@ -44,7 +44,10 @@ test("up without pulumi says what to install and runs nothing", () => {
   const box = sandbox(["multipass"]);
   const r = box.run(["up"]);
   assert.equal(r.status, 1);
-  assert.equal(r.stderr, "error: 'pulumi' is not installed. Install the Pulumi CLI: https://www.pulumi.com/docs/install/\n");
+  assert.equal(
+    r.stderr,
+    "error: 'pulumi' is not installed. Install the Pulumi CLI: https://www.pulumi.com/docs/install/\n",
+  );
   assert.deepEqual(box.calls(), []);
 });
 
@@ -52,7 +55,10 @@ test("up without multipass says what to install; down does not need it", () => {
   const box = sandbox(["pulumi"]);
   const up = box.run(["up"]);
   assert.equal(up.status, 1);
-  assert.equal(up.stderr, "error: 'multipass' is not installed. Install Multipass 1.11 or newer: https://multipass.run/install\n");
+  assert.equal(
+    up.stderr,
+    "error: 'multipass' is not installed. Install Multipass 1.11 or newer: https://multipass.run/install\n",
+  );
   const down = box.run(["down", "--yes"]);
   assert.equal(down.status, 0, down.stderr);
   const passfile = path.join(box.home, ".pulumi", "multi-primary-mesh.passphrase");
@@ -71,7 +77,9 @@ test("the passphrase is made once, private, and reused", () => {
   assert.equal(fs.statSync(passfile).mode & 0o777, 0o600);
   assert.equal(box.run(["preview", "--diff"]).status, 0);
   assert.equal(fs.readFileSync(passfile, "utf8"), first);
-  assert.deepEqual(box.calls().slice(-1), [`pulumi preview --stack dev --diff passfile=${passfile} pass=unset`]);
+  assert.deepEqual(box.calls().slice(-1), [
+    `pulumi preview --stack dev --diff passfile=${passfile} pass=unset`,
+  ]);
 });
 
 test("a passphrase the user set is used as is, and PULUMI_STACK picks the stack", () => {
