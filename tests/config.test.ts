@@ -7,21 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { ConfigError, defaults, loadConfig, parseLabConfig, type RawConfig } from "../config";
 import { project, stack } from "./harness";
+import { largeTopology } from "./topologies";
 
 const workload = (name: string, network: string) => ({ name, role: "workload", network });
-
-/** 1 management cluster, 5 workload clusters, 3 mesh VMs spread over three of them. */
-export const largeTopology = {
-  clusters: [
-    { name: "mgmt", role: "management", cpus: 4, memoryGiB: 8 },
-    ...[1, 2, 3, 4, 5].map((i) => workload(`west-${i}`, `net-${i}`)),
-  ],
-  meshVms: [
-    { name: "vm-a", cluster: "west-1" },
-    { name: "vm-b", cluster: "west-2", network: "vm-net-b" },
-    { name: "vm-c", cluster: "west-5", workloadGroup: { namespace: "httpbin", name: "httpbin" }, cpus: 2 },
-  ],
-};
 
 describe("default topology", () => {
   test("is the original lab: kube-00 manages, kube-01/kube-02 on network1/network2, virt-01 via kube-01", () => {

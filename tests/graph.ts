@@ -1,7 +1,7 @@
 // Reads the recorded registrations as a dependency graph.
 import type { LabRun, Registration } from "./harness";
 
-/** Direct predecessors of each URN: dependencies and property dependencies, a component standing for its children. */
+/** Direct predecessors of each URN: dependencies, property dependencies and the provider, a component standing for its children. */
 export function predecessors(run: LabRun): Map<string, string[]> {
   const children = new Map<string, string[]>();
   for (const r of run.registrations) {
@@ -16,7 +16,9 @@ export function predecessors(run: LabRun): Map<string, string[]> {
   };
   const preds = new Map<string, string[]>();
   for (const r of run.registrations) {
-    const direct = new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()]);
+    // A resource waits for its provider too (the provider's URN is its reference without the id).
+    const provider = r.provider ? [r.provider.split("::").slice(0, -1).join("::")] : [];
+    const direct = new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat(), ...provider]);
     preds.set(
       r.urn,
       [...new Set([...direct].flatMap((u) => expand(u)))].filter((u) => u !== r.urn),

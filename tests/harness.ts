@@ -238,13 +238,14 @@ export function byUrn(run: LabRun, urn: string): Registration {
   return hit;
 }
 
-/** Every URN the resource reaches through dependencies, parents and property dependencies. */
+/** Every URN the resource reaches through dependencies, property dependencies and its provider. */
 export function ancestors(run: LabRun, reg: Registration): Set<string> {
   const seen = new Set<string>();
   const stackOf = [reg];
   while (stackOf.length > 0) {
     const r = stackOf.pop() as Registration;
-    const next = [...r.dependencies, ...Object.values(r.propertyDependencies).flat()];
+    const provider = r.provider ? [r.provider.split("::").slice(0, -1).join("::")] : [];
+    const next = [...r.dependencies, ...Object.values(r.propertyDependencies).flat(), ...provider];
     for (const urn of next) {
       if (seen.has(urn)) continue;
       seen.add(urn);
