@@ -4,8 +4,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { istioParts } from "../components/istio-deployment";
-import { plain } from "./argocd-fixtures";
-import { dependsOn, find, type LabRun, ofType, providerOf, runLab } from "./harness";
+import { dependsOn, find, type LabRun, ofType, plain, providerOf, runLab } from "./harness";
 
 const appType = "kubernetes:argoproj.io/v1alpha1:Application";
 const argoTypes = [appType, "kubernetes:argoproj.io/v1alpha1:AppProject", "kubernetes:helm.sh/v3:Release"];

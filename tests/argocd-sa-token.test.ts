@@ -4,8 +4,8 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { ServiceAccountToken, tokenSecretField } from "../components/service-account-token";
-import { clusterSpec, fakeCluster, isSecret, runComponents } from "./argocd-fixtures";
-import { find, outputValue, providerOf } from "./harness";
+import { clusterSpec, fakeCluster, runComponents } from "./fakes";
+import { find, isSecret, outputValue, providerOf } from "./harness";
 import { mockClusterCaPem } from "./mock-outputs";
 
 describe("ServiceAccountToken", () => {

@@ -7,8 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { scriptsDir } from "../components/shell";
-import { plain } from "./argocd-fixtures";
-import { find, runLab } from "./harness";
+import { find, plain, runLab } from "./harness";
 import { shellcheck } from "./validators";
 
 const env = {

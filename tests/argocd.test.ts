@@ -16,8 +16,18 @@ import { ArgoApplication, validateSource } from "../components/argocd-applicatio
 import { IstioDeployment, istioParts } from "../components/istio-deployment";
 import type { ClusterRef } from "../components/types";
 import { defaults } from "../config";
-import { clusterSpec, fakeCluster, isSecret, plain, runComponents } from "./argocd-fixtures";
-import { dependsOn, find, type LabRun, ofType, outputValue, providerOf, type Registration } from "./harness";
+import { clusterSpec, fakeCluster, runComponents } from "./fakes";
+import {
+  dependsOn,
+  find,
+  isSecret,
+  type LabRun,
+  ofType,
+  outputValue,
+  plain,
+  providerOf,
+  type Registration,
+} from "./harness";
 
 const s = defaults.scalars;
 const istioCharts = { repoUrl: s.istioChartsRepo, commit: s.istioChartsCommit };

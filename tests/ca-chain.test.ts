@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { find, type LabRun, runLab } from "./harness";
-import { leaves, plain, realTlsOutputs } from "./real-tls";
+import { find, type LabRun, plain, runLab } from "./harness";
+import { leaves, realTlsOutputs } from "./real-tls";
 import { requireTool } from "./validators";
 
 const workloads = ["kube-01", "kube-02"];

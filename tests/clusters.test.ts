@@ -4,7 +4,6 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { load } from "js-yaml";
 import { renderK3sUserData } from "../cloud-init/k3s";
 import { rewriteKubeconfig } from "../components/k3s-cluster";
@@ -18,6 +17,7 @@ import {
   type LabRun,
   ofType,
   outputValue,
+  plain,
   providerOf,
   type Registration,
   runLab,
@@ -25,23 +25,12 @@ import {
 import { mockK3sClientKey, mockK3sYaml, mockVmIp } from "./mock-outputs";
 
 const CMD = "command:local:Command";
-const secretSig = rpc.specialSigKey;
 const names = ["kube-00", "kube-01", "kube-02"];
 const cfg = parseLabConfig({});
 
 /** The Outputs index.ts exported in the last run (read from the module, so they keep their secretness). */
 function stackExports(): Record<string, pulumi.Output<unknown>> {
   return require(path.resolve(__dirname, "..", "index.ts"));
-}
-
-/** Inputs as plain values: the recorded inputs keep Pulumi's secret wrappers ({<sig>: ..., value}). */
-function plain(v: any): any {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") {
-    if (secretSig in v) return plain(v.value);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
 }
 
 /** The K3sCluster component registration a resource belongs to, by walking parents. */

@@ -8,7 +8,7 @@ import type { MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
 import * as yaml from "js-yaml";
 import { EndpointDiscovery, remoteKubeconfig } from "../components/endpoint-discovery";
 import type { ClusterRef } from "../components/types";
-import { clusterSpec, fakeCluster, runComponents } from "./argocd-fixtures";
+import { clusterSpec, fakeCluster, runComponents } from "./fakes";
 import { find, type LabRun, ofType, providerOf } from "./harness";
 import { defaultMockOutputs } from "./mock-outputs";
 

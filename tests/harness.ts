@@ -68,12 +68,12 @@ function walk(value: unknown, at: string, secret: string[], unknown: string[]) {
   }
 }
 
-/** Replaces `{<secret signature>, value}` wrappers by their values. */
-export function unwrapSecrets(value: any): any {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
+/** A value with Pulumi's `{<secret signature>, value}` wrappers replaced by their values. */
+export function plain(value: any): any {
+  if (Array.isArray(value)) return value.map(plain);
   if (value && typeof value === "object") {
-    if (value[secretSigKey] === rpc.specialSecretSig) return unwrapSecrets(value.value);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    if (value[secretSigKey] === rpc.specialSecretSig) return plain(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value;
 }
@@ -112,7 +112,7 @@ export class RecordingMonitor extends MockMonitor {
       customTimeouts: timeouts
         ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
         : undefined,
-      inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
+      inputs: plain(rpc.deserializeProperties(req.getObject())),
       secretInputPaths,
       unknownInputPaths,
     });
@@ -141,15 +141,20 @@ export interface LabRun {
   secretOutputs: string[];
 }
 
-/** Runs index.ts once under mocks. Each call re-evaluates the program from scratch. */
-export async function runLab(options: RunOptions = {}): Promise<LabRun> {
+/**
+ * Runs `program` under mocks as the engine would run a Pulumi program, and records every registration.
+ * `program` creates resources and returns the stack's exports.
+ */
+export async function runProgram(
+  program: () => Record<string, unknown>,
+  options: RunOptions = {},
+): Promise<LabRun> {
   const preview = options.preview ?? false;
   const mocks: Mocks = {
     newResource(args: MockResourceArgs) {
-      const id = preview ? undefined : `${args.name}-id`;
-      if (preview) return { id, state: {} };
+      if (preview) return { id: undefined, state: {} };
       const computed = options.outputs?.(args) ?? defaultMockOutputs(args);
-      return { id, state: { ...args.inputs, ...computed } };
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
     },
     call(args: MockCallArgs) {
       return defaultMockCall(args, preview);
@@ -173,14 +178,10 @@ export async function runLab(options: RunOptions = {}): Promise<LabRun> {
   }
   pulumi.runtime.setAllConfig(config);
 
-  const entry = path.resolve(__dirname, "..", "index.ts");
-  for (const key of Object.keys(require.cache)) {
-    if (!key.includes("node_modules")) delete require.cache[key];
-  }
-  // The stack's own outputs arrive resolved to plain values, secretness lost: read the module's exports.
+  // The stack's own outputs arrive resolved to plain values, secretness lost: keep the program's exports.
   let programExports: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
-    programExports = require(entry);
+    programExports = program();
     return programExports;
   });
   await settings.waitForRPCs();
@@ -193,10 +194,26 @@ export async function runLab(options: RunOptions = {}): Promise<LabRun> {
   return { registrations: monitor.registrations, outputs, secretOutputs };
 }
 
+/** Runs index.ts once under mocks. Each call re-evaluates the program (and its modules) from scratch. */
+export function runLab(options: RunOptions = {}): Promise<LabRun> {
+  const entry = path.resolve(__dirname, "..", "index.ts");
+  return runProgram(() => {
+    for (const key of Object.keys(require.cache)) {
+      if (!key.includes("node_modules")) delete require.cache[key];
+    }
+    return require(entry);
+  }, options);
+}
+
+/** Whether an output is secret (`isSecret` is internal to the SDK's typings). */
+export function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
+  return (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+}
+
 /** Resolves outputs nested in plain values, recording the path of every secret one. */
 async function resolveDeep(value: unknown, at: string, secrets: string[]): Promise<any> {
   if (pulumi.Output.isInstance(value)) {
-    if (await (value as unknown as { isSecret: Promise<boolean> }).isSecret) secrets.push(at);
+    if (await isSecret(value)) secrets.push(at);
     return resolveDeep(await outputValue(value), at, secrets);
   }
   if (Array.isArray(value)) {

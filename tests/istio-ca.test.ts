@@ -6,18 +6,21 @@ import { before, describe, test } from "node:test";
 import { IstioCertificateAuthority } from "../components/istio-ca";
 import type { ClusterRef } from "../components/types";
 import { type ClusterSpec, parseLabConfig } from "../config";
+import { fakeCluster } from "./fakes";
 import {
   byUrn,
   dependsOn,
   find,
   type LabRun,
   ofType,
+  plain,
   providerOf,
   type Registration,
   runLab,
+  runProgram,
 } from "./harness";
 import { fakePem } from "./mock-outputs";
-import { fakeCluster, leaves, plain, runProgram } from "./real-tls";
+import { leaves } from "./real-tls";
 
 const T = {
   ca: "multi-primary-mesh:index:IstioCertificateAuthority",
@@ -272,7 +275,7 @@ describe("IstioCertificateAuthority given bad arguments", () => {
         const ca = new IstioCertificateAuthority("ca", { settings: cfg.ca, workloadClusters });
         const clusters = new Map<string, ClusterRef>();
         const ref = (s: ClusterSpec) =>
-          clusters.get(s.name) ?? clusters.set(s.name, fakeCluster(s)).get(s.name);
+          clusters.get(s.name) ?? clusters.set(s.name, fakeCluster(s, 10)).get(s.name);
         for (const batch of install) ca.installInto(batch.map((s) => ref(s) as ClusterRef));
       } catch (e) {
         error = e as Error;

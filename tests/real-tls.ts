@@ -5,23 +5,10 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import * as publicSettings from "@pulumi/pulumi/runtime/settings";
-import * as publicState from "@pulumi/pulumi/runtime/state";
-import type { ClusterRef } from "../components/types";
-import type { ClusterSpec } from "../config";
-import { type LabRun, outputValue, project, RecordingMonitor, type RunOptions, stack } from "./harness";
-import { defaultMockCall, defaultMockOutputs } from "./mock-outputs";
+import { plain } from "./harness";
 
 type Inputs = Record<string, unknown>;
-
-// Runtime internals that Pulumi's own mock support uses (marked @internal), as tests/harness.ts uses them.
-const settings = publicSettings as typeof publicSettings & { waitForRPCs(): Promise<void> };
-const state = publicState as typeof publicState & { getStore(): Record<string, unknown> };
 
 /** snake_case `allowedUses` (as the provider accepts them) -> openssl keyUsage / extendedKeyUsage names. */
 const keyUsages: Record<string, string> = {
@@ -279,17 +266,6 @@ function serial(): string {
   return `0x${Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("hex")}`;
 }
 
-/** The value with secret wrappers (as mock resources and recorded inputs carry them) removed. */
-export function plain(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if (o[rpc.specialSigKey] === rpc.specialSecretSig) return plain(o.value);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
-
 /** Every string inside a value (secret wrappers removed), plus the decoding of any base64 string. */
 export function leaves(v: unknown): string[] {
   const x = plain(v);
@@ -316,58 +292,4 @@ export function realTlsOutputs(args: MockResourceArgs): Record<string, unknown> 
       if (args.type.startsWith("tls:")) throw new Error(`real-tls: ${args.type} is not translated`);
       return undefined;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The CA component alone under mocks, given fake workload clusters, until index.ts composes real ones.
-
-/** A ClusterRef whose provider, VM launch and outputs are mocked resources/values named after the cluster. */
-export function fakeCluster(spec: ClusterSpec): ClusterRef {
-  const launch = new command.local.Command(`${spec.name}-launch`, { create: "true" });
-  const kubeconfig = pulumi.secret(`fake kubeconfig of ${spec.name}`);
-  const provider = new k8s.Provider(`${spec.name}-k8s`, { kubeconfig, clusterIdentifier: launch.id });
-  return {
-    spec,
-    vm: { name: spec.name, launch, ip: pulumi.output("192.0.2.10"), arch: pulumi.output("arm64") },
-    apiServer: pulumi.output("https://192.0.2.10:6443"),
-    caData: pulumi.output("ZmFrZQ=="),
-    kubeconfig,
-    provider,
-  };
-}
-
-/** Runs `program` (which builds resources and returns stack outputs) under the recording mock monitor. */
-export async function runProgram(
-  program: () => Record<string, unknown>,
-  options: { preview?: boolean; outputs?: RunOptions["outputs"] } = {},
-): Promise<LabRun> {
-  const preview = options.preview ?? false;
-  const monitor = new RecordingMonitor({
-    newResource(args: MockResourceArgs) {
-      if (preview) return { id: undefined, state: {} };
-      const computed = options.outputs?.(args) ?? defaultMockOutputs(args);
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
-    },
-    call: (args) => defaultMockCall(args, preview),
-  });
-  settings.setMockOptions(monitor, project, stack, preview);
-  const store = state.getStore();
-  store.supportsSecrets = true;
-  store.supportsResourceReferences = true;
-  store.supportsOutputValues = false;
-  store.supportsDeletedWith = true;
-  pulumi.runtime.setAllConfig({});
-  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
-  await settings.waitForRPCs();
-  const outputs: Record<string, unknown> = {};
-  const secretOutputs: string[] = [];
-  for (const [k, v] of Object.entries(stackOutputs ?? {})) {
-    if (pulumi.Output.isInstance(v)) {
-      if (await (v as unknown as { isSecret: Promise<boolean> }).isSecret) secretOutputs.push(k);
-      outputs[k] = await outputValue(v);
-    } else {
-      outputs[k] = v;
-    }
-  }
-  return { registrations: monitor.registrations, outputs, secretOutputs };
 }
