@@ -93,6 +93,19 @@ export interface LabConfig {
     argocdAppSeconds: number;
   };
   meshCheck: { enabled: boolean; requests: number };
+  /** The README's debug recipes as toggles, all off by default; switching one off undoes it. */
+  debug: {
+    /** The workload whose sidecar writes its TLS keys to /sniff/keylog, or undefined (off). */
+    tlsKeyLog?: { cluster: string; namespace: string; deployment: string };
+    /** istiod's image in every workload cluster, or "" (the chart's image). */
+    pilotImage: string;
+    /** The sidecar image of the sleep pods in every workload cluster, or "" (the injector's). */
+    proxyImage: string;
+    /** Locality on the mesh VMs' WorkloadEntries and topology labels on the sleep pods. */
+    locality: boolean;
+  };
+  /** Every VM suspended (multipass suspend); in-cluster resources are left as they are until resumed. */
+  suspended: boolean;
 }
 
 /** The original lab's topology and the version set of DESIGN.md. */
@@ -146,6 +159,11 @@ export const defaults = {
     argocdAppTimeoutSeconds: 1200,
     meshCheckEnabled: true,
     meshCheckRequests: 20,
+    debugTlsKeyLog: "",
+    debugPilotImage: "",
+    debugProxyImage: "",
+    debugLocality: false,
+    suspended: false,
   },
 } as const;
 
@@ -189,6 +207,8 @@ export class ConfigError extends pulumi.RunError {
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const vmName = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const hostname = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+/** A pinned image reference: a tag other than latest, or a digest. */
+const pinnedImage = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*(:(?!latest$)\w[\w.-]*|@sha256:[0-9a-f]{64})$/;
 const floating = new Set(["", "latest", "stable", "head", "main", "master", "edge", "nightly", "dev"]);
 const pins: Record<string, { re: RegExp; example: string }> = {
   ubuntuImage: { re: /^\d{2}\.\d{2}$/, example: "22.04" },
@@ -352,6 +372,35 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
       );
   }
 
+  // Debug toggles.
+  const workloadNames = clusters.filter((c) => c.role === "workload").map((c) => c.name);
+  let tlsKeyLog: LabConfig["debug"]["tlsKeyLog"];
+  if (s.debugTlsKeyLog !== "") {
+    const [cluster, namespace, deployment, ...rest] = s.debugTlsKeyLog.split("/");
+    if (rest.length > 0 || ![cluster, namespace, deployment].every((p) => p && dnsLabel.test(p))) {
+      problem(
+        "debugTlsKeyLog",
+        s.debugTlsKeyLog,
+        'expected "" (off) or <cluster>/<namespace>/<deployment> such as kube-01/httpbin/sleep',
+      );
+    } else if (clusters.length > 0 && !workloadNames.includes(cluster)) {
+      problem(
+        "debugTlsKeyLog",
+        s.debugTlsKeyLog,
+        `${cluster} is not a workload cluster (${workloadNames.join(", ") || "none defined"})`,
+      );
+    } else tlsKeyLog = { cluster, namespace, deployment };
+  }
+  for (const key of ["debugPilotImage", "debugProxyImage"] as const) {
+    if (s[key] !== "" && !pinnedImage.test(s[key])) {
+      problem(
+        key,
+        s[key],
+        `expected "" (off) or a pinned image such as docker.io/h0tbird/${key === "debugPilotImage" ? "pilot" : "proxyv2"}:1.16.2 (a tag other than latest, or a digest)`,
+      );
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -387,6 +436,13 @@ export function parseLabConfig(raw: RawConfig): LabConfig {
     },
     timeouts: { vmLaunchSeconds: s.vmLaunchTimeoutSeconds, argocdAppSeconds: s.argocdAppTimeoutSeconds },
     meshCheck: { enabled: s.meshCheckEnabled, requests: s.meshCheckRequests },
+    debug: {
+      ...(tlsKeyLog ? { tlsKeyLog } : {}),
+      pilotImage: s.debugPilotImage,
+      proxyImage: s.debugProxyImage,
+      locality: s.debugLocality,
+    },
+    suspended: s.suspended,
   };
 }
 

@@ -1,6 +1,7 @@
 // The lab, as a table of contents: read the configuration, compose the components, export how to reach it.
 import { ArgoCd } from "./components/argocd";
 import { ArgoApplication } from "./components/argocd-application";
+import { DebugToggles } from "./components/debug-toggles";
 import { EndpointDiscovery } from "./components/endpoint-discovery";
 import { IstioCertificateAuthority } from "./components/istio-ca";
 import { IstioDeployment } from "./components/istio-deployment";
@@ -34,6 +35,7 @@ const clusters = cfg.clusters.map(
       versions: cfg.versions,
       mirrors: mirrors?.endpoints,
       launchTimeoutSeconds: cfg.timeouts.vmLaunchSeconds,
+      suspended: cfg.suspended,
     }),
 );
 if (cfg.host.mergeKubeconfig) new KubeContexts("kube-contexts", { clusters, path: cfg.host.kubeconfigPath });
@@ -59,6 +61,7 @@ const istio = workloads.map(
       revision: cfg.versions.istioRevision,
       cacerts: ca.cacerts[c.spec.name],
       timeoutSeconds: cfg.timeouts.argocdAppSeconds,
+      keepPilotImage: cfg.debug.pilotImage !== "",
     }),
 );
 // Multi-primary: each workload cluster's istiod reads every other's API (remote secrets).
@@ -90,21 +93,41 @@ const meshVms = cfg.meshVms.map((spec) => {
     mesh: cfg.mesh,
     versions: cfg.versions,
     launchTimeoutSeconds: cfg.timeouts.vmLaunchSeconds,
+    suspended: cfg.suspended,
     istioReady: istio[i].ready,
     workloadGroupReady: httpbin[i],
     rootCertPem: ca.rootCertPem,
   });
 });
 
-// The README's tests, run for real at the end of every `up` (again any time: npm run verify).
-const check = cfg.meshCheck.enabled
-  ? new MeshCheck("mesh-check", {
-      clusters: workloads,
-      meshVms,
-      requests: cfg.meshCheck.requests,
-      after: [...httpbin, ...meshVms.map((v) => v.enrollment)],
-    })
-  : undefined;
+// The README's debug recipes, as toggles (config debug*): each one is undone when switched off.
+const debug = new DebugToggles("debug", {
+  settings: cfg.debug,
+  mesh: cfg.mesh,
+  workloads: workloads.map((c, i) => ({ cluster: c, istio: istio[i], httpbin: httpbin[i] })),
+  meshVms: meshVms.map((vm, i) => ({
+    vm,
+    cluster: workloads.find((c) => c.spec.name === cfg.meshVms[i].cluster) as K3sCluster,
+  })),
+  revision: cfg.versions.istioRevision,
+});
+
+// The README's tests, run for real at the end of every `up` (again any time: npm run verify); not while the
+// VMs are suspended (config suspended), and after they are resumed.
+const check =
+  cfg.meshCheck.enabled && !cfg.suspended
+    ? new MeshCheck("mesh-check", {
+        clusters: workloads,
+        meshVms,
+        requests: cfg.meshCheck.requests,
+        after: [
+          ...httpbin,
+          ...meshVms.map((v) => v.enrollment),
+          debug,
+          ...[...clusters.map((c) => c.vm), ...meshVms.map((v) => v.vm)].map((vm) => vm.power),
+        ],
+      })
+    : undefined;
 
 // How to reach the lab: `pulumi stack output` (add --show-secrets for the secret ones).
 const clusterOutputs = clusters.map((c) => ({

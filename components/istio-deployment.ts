@@ -41,6 +41,21 @@ export const pilotIgnoreDifferences: IgnoreDifference[] = [
   { group: "admissionregistration.k8s.io", kind: "ValidatingWebhookConfiguration", ...istioWebhookIgnores },
 ];
 
+/**
+ * What pilot's Application also ignores while istiod runs a debug image set outside the chart (the chart
+ * hard-codes `docker.io/istio/pilot:<version>`, no value sets it): the `discovery` container's image of
+ * istiod-<revision>, so that self-heal keeps the debug image. Without it, self-heal restores the chart's.
+ */
+export function pilotImageIgnoreDifference(revision: string): IgnoreDifference {
+  return {
+    group: "apps",
+    kind: "Deployment",
+    name: `istiod-${revision}`,
+    namespace: "istio-system",
+    jqPathExpressions: ['.spec.template.spec.containers[] | select(.name == "discovery") | .image'],
+  };
+}
+
 export interface IstioDeploymentArgs {
   argocd: ArgoCd;
   /** The workload cluster (registered with `argocd`). */
@@ -62,6 +77,11 @@ export interface IstioDeploymentArgs {
   timeoutSeconds: number;
   /** @default "istio" */
   project?: string;
+  /**
+   * istiod's image is set outside the chart (debugPilotImage): pilot's Application ignores it.
+   * @default false - Argo CD keeps istiod at the chart's image.
+   */
+  keepPilotImage?: boolean;
 }
 
 /** The five Istio Applications of one workload cluster, chained base → cni → pilot → igws → ewgw. */
@@ -99,7 +119,12 @@ export class IstioDeployment extends pulumi.ComponentResource {
             helmValues: values,
           },
           namespace: "istio-system",
-          ignoreDifferences: part === "pilot" ? pilotIgnoreDifferences : [],
+          ignoreDifferences:
+            part !== "pilot"
+              ? []
+              : args.keepPilotImage
+                ? [...pilotIgnoreDifferences, pilotImageIgnoreDifference(args.revision)]
+                : pilotIgnoreDifferences,
           // Keep istiod's caBundle / failurePolicy when Argo CD syncs (ignoreDifferences alone only hides them).
           syncOptions: part === "pilot" ? ["RespectIgnoreDifferences=true"] : [],
           timeoutSeconds: args.timeoutSeconds,

@@ -20,6 +20,11 @@ export interface K3sClusterArgs {
   mirrors?: pulumi.Input<MirrorEndpoint[]>;
   /** How long the VM's launch plus first boot (k3s, Calico, node Ready) may take, in seconds. */
   launchTimeoutSeconds: number;
+  /**
+   * The VM is suspended: the provider then leaves in-cluster resources as they are (it cannot reach them).
+   * @default false
+   */
+  suspended?: boolean;
 }
 
 interface Kubeconfig {
@@ -103,6 +108,7 @@ export class K3sCluster extends pulumi.ComponentResource implements ClusterRef {
         diskGiB: spec.diskGiB,
         userData,
         launchTimeoutSeconds: args.launchTimeoutSeconds,
+        suspended: args.suspended,
       },
       { parent: this },
     );
@@ -138,8 +144,11 @@ export class K3sCluster extends pulumi.ComponentResource implements ClusterRef {
         // Stable while the VM lives: without it every in-cluster resource is planned for replacement whenever
         // the kubeconfig is unknown (a preview after the IP changed, or before the VM exists).
         clusterIdentifier: this.vm.launch.id,
-        // A destroy must not hang on in-cluster deletes once the VM is gone.
-        deleteUnreachable: true,
+        // A destroy must not hang on in-cluster deletes once the VM is gone. While the VM is suspended, though,
+        // a refresh must not drop every in-cluster resource from the state, and an `up` leaves them as they are.
+        ...(args.suspended
+          ? { deleteUnreachable: false, skipUpdateUnreachable: true }
+          : { deleteUnreachable: true }),
       },
       { parent: this },
     );

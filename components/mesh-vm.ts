@@ -37,6 +37,8 @@ export interface MeshVmArgs {
    * @default 3600 - istioctl's default; enrollment uses it at once.
    */
   tokenDurationSeconds?: number;
+  /** Suspend the VM (see MultipassVm). @default false */
+  suspended?: boolean;
 }
 
 /** The name istiod gives an auto-registered WorkloadEntry: `<group>-<ip>-<network>` (Istio 1.16). */
@@ -93,6 +95,7 @@ export class MeshVm extends pulumi.ComponentResource {
           httpbinPort: this.httpbinPort,
         }),
         launchTimeoutSeconds: args.launchTimeoutSeconds,
+        suspended: args.suspended,
       },
       { parent: this },
     );

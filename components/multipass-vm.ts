@@ -19,6 +19,12 @@ export interface MultipassVmArgs {
   userData: pulumi.Input<string>;
   /** How long `multipass launch` plus cloud-init may take, in seconds. */
   launchTimeoutSeconds: number;
+  /**
+   * Suspend the VM (`multipass suspend`, its memory back to the host); false resumes it (`multipass start`).
+   * While suspended, `ip` is the address the VM had when last seen running.
+   * @default false - running.
+   */
+  suspended?: boolean;
 }
 
 /** What `multipass info --format json <name>` says about the VM that matters here. */
@@ -52,6 +58,8 @@ export class MultipassVm extends pulumi.ComponentResource implements VmRef {
   readonly ip: pulumi.Output<string>;
   /** `dpkg --print-architecture` inside the VM. */
   readonly arch: pulumi.Output<string>;
+  /** Puts the VM in its power state (running or suspended); prints its address as last seen running. */
+  readonly power: command.local.Command;
 
   constructor(name: string, args: MultipassVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${project}:index:MultipassVm`, name, {}, opts);
@@ -89,15 +97,37 @@ export class MultipassVm extends pulumi.ComponentResource implements VmRef {
       { parent: this, deleteBeforeReplace: true },
     );
 
+    // Suspends or resumes the VM whenever `suspended` changes (a new VM starts out running).
+    this.power = new command.local.Command(
+      `${name}-power`,
+      {
+        interpreter: bash,
+        create: script("multipass-vm-power.sh"),
+        update: script("multipass-vm-power.sh"),
+        environment: { ...vmEnv, VM_POWER: args.suspended ? "suspended" : "running" },
+        triggers: [this.launch.id],
+      },
+      { parent: this },
+    );
+    const lastSeenIp = this.power.stdout.apply((s) => s.trim());
+
     // An invoke, not a Command, because it must run on every `up` (Multipass on macOS may hand a VM a new
-    // address) without planning a change each time. It waits for the launch; while the launch's id is
-    // unknown (a first preview, a pending replacement) the SDK skips it and the IP is unknown.
-    this.ip = command.local
-      .runOutput(
-        { command: script("multipass-vm-info.sh"), interpreter: bash, environment: vmEnv },
-        { parent: this, dependsOn: [this.launch] },
-      )
-      .apply((r) => ipFromInfo(r.stdout, args.vmName));
+    // address) without planning a change each time. It waits for the launch and for the power command (its
+    // output is an input here, so a preview of a resume, whose output is unknown, skips it); while an input is
+    // unknown (a first preview, a pending replacement) the SDK skips it and the IP is unknown. A suspended VM
+    // has no address to read: it keeps the one it had.
+    this.ip = args.suspended
+      ? lastSeenIp
+      : command.local
+          .runOutput(
+            {
+              command: script("multipass-vm-info.sh"),
+              interpreter: bash,
+              environment: { ...vmEnv, VM_LAST_SEEN_IP: lastSeenIp },
+            },
+            { parent: this, dependsOn: [this.launch] },
+          )
+          .apply((r) => ipFromInfo(r.stdout, args.vmName));
 
     const arch = new command.local.Command(
       `${name}-arch`,

@@ -17,8 +17,9 @@ for attempt in $(seq 1 30); do
     echo "argocd context ${ARGOCD_CONTEXT} -> https://${ARGOCD_SERVER}" >&2
     exit 0
   fi
-  echo "argocd login attempt ${attempt} failed; retrying in 5s" >&2
+  echo "[${ARGOCD_CONTEXT}] argocd login attempt ${attempt} of 30 failed; retrying in 5s" >&2
   sleep 5
 done
-echo "argocd login to https://${ARGOCD_SERVER} kept failing" >&2
+printf '%s\n' "argocd login to https://${ARGOCD_SERVER} as ${ARGOCD_USERNAME} failed 30 times, 5s apart (last error above)" \
+  "Look with: multipass exec ${ARGOCD_CONTEXT} -- sudo k3s kubectl -n argocd get pods,svc" >&2
 exit 1

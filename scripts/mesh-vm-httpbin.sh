@@ -13,8 +13,10 @@ marker="$root/usr/local/share/go-httpbin.version"
 if [[ -x $bin && -f $marker && $(<"$marker") == "$GO_HTTPBIN_VERSION" ]]; then
   echo "go-httpbin $GO_HTTPBIN_VERSION is already built"
 else
+  echo "cloning chinaran/go-httpbin $GO_HTTPBIN_VERSION"
   rm -rf "$src"
   git clone --quiet --depth 1 --branch "$GO_HTTPBIN_VERSION" https://github.com/chinaran/go-httpbin.git "$src"
+  echo "building go-httpbin $GO_HTTPBIN_VERSION (several minutes on a small VM)"
   # cloud-init runs this without HOME: give Go its caches explicitly.
   (
     cd "$src"

@@ -13,11 +13,20 @@ if running=$(docker container inspect --format '{{.State.Running}}' "$CONTAINER_
   if [[ $running == true ]]; then
     echo "adopting the running container $CONTAINER_NAME"
   else
-    docker start "$CONTAINER_NAME" >/dev/null
+    if ! docker start "$CONTAINER_NAME" >/dev/null; then
+      printf '%s\n' "docker start of the stopped registry cache $CONTAINER_NAME failed (see above)" \
+        "Look with: docker logs $CONTAINER_NAME" >&2
+      exit 1
+    fi
     echo "started the existing container $CONTAINER_NAME"
   fi
 else
-  docker run -d --restart always --name "$CONTAINER_NAME" -p "$HOST_PORT:5000" \
-    -e "REGISTRY_PROXY_REMOTEURL=$REMOTE_URL" "$IMAGE" >/dev/null
+  echo "[$CONTAINER_NAME] starting the cache (docker pulls $IMAGE the first time)" >&2
+  if ! docker run -d --restart always --name "$CONTAINER_NAME" -p "$HOST_PORT:5000" \
+    -e "REGISTRY_PROXY_REMOTEURL=$REMOTE_URL" "$IMAGE" >/dev/null; then
+    printf '%s\n' "docker run of the registry cache $CONTAINER_NAME (port $HOST_PORT, $IMAGE) failed (see above)" \
+      "Look with: docker ps -a --filter name=$CONTAINER_NAME" "  and: docker logs $CONTAINER_NAME" >&2
+    exit 1
+  fi
   echo "started $CONTAINER_NAME on port $HOST_PORT for $REMOTE_URL"
 fi

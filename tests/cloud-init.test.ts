@@ -187,6 +187,11 @@ function firstBoot(userData: string, env: Record<string, string>) {
   return { ...r, root, calls };
 }
 
+/** How first boot reads the node's Ready condition (the k3s stand-in answers it). */
+const nodeCall =
+  "k3s kubectl get node kube-01 -o jsonpath=" +
+  '{range .status.conditions[?(@.type=="Ready")]}{.status} {.reason}: {.message}{end}';
+
 describe("k3s first boot (cloud-init/k3s-install.sh) against stand-ins", () => {
   it("points the mirrors at the VM's default gateway, installs the pinned k3s, then Calico, then waits", () => {
     for (const gateway of ["192.168.64.1", "10.97.204.1"]) {
@@ -210,12 +215,62 @@ describe("k3s first boot (cloud-init/k3s-install.sh) against stand-ins", () => {
           "k3s kubectl apply --server-side --force-conflicts -f $WORK/tigera-operator.yaml",
           "k3s kubectl wait --for=condition=established --timeout=60s crd/installations.operator.tigera.io crd/apiservers.operator.tigera.io",
           "k3s kubectl apply -f $ROOT/etc/lab/calico.yaml",
-          "k3s kubectl get node kube-01",
-          "k3s kubectl wait --for=condition=Ready node/kube-01 --timeout=1800s",
+          nodeCall,
         ],
       );
-      assert.equal(r.stdout, `registry mirrors at ${gateway}\nnode/kube-01 condition met\n`);
+      // Each step is said in /var/log/cloud-init-output.log (the host's launch shows its last line).
+      assert.equal(
+        r.stdout,
+        [
+          `k3s-install: registry mirrors at ${gateway}`,
+          "k3s-install: installing k3s v1.25.16+k3s4",
+          "k3s-install: installing Calico v3.25.0 (tigera operator)",
+          "k3s-install: waiting for node kube-01 to be Ready (Calico's pods start first)",
+          "k3s-install: node kube-01 is Ready",
+          "",
+        ].join("\n"),
+      );
     }
+  });
+
+  it("a node slow to be Ready: a progress line per interval with its Ready condition (not registered, then False)", () => {
+    const r = firstBoot(renderK3sUserData(argsFor("kube-01")), {
+      STANDIN_GATEWAY: "192.168.64.1",
+      STANDIN_NODE_READY_POLLS: "3",
+      PROGRESS_INTERVAL_SECONDS: "1",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const progress = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("k3s-install: waiting for node kube-01 to be Ready: "));
+    assert.ok(progress.length >= 1, r.stdout);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^k3s-install: waiting for node kube-01 to be Ready: \d+s of 1800s \((not registered yet|False KubeletNotReady: container runtime network not ready: NetworkReady=false)\)\.\.\.$/,
+      );
+    }
+    assert.equal(r.calls.filter((c) => c === nodeCall).length, 4);
+    assert.match(r.stdout, /k3s-install: node kube-01 is Ready\n$/);
+  });
+
+  it("a node never Ready: fails naming the node, its last Ready condition and the commands to look", () => {
+    const r = firstBoot(renderK3sUserData(argsFor("kube-01")), {
+      STANDIN_GATEWAY: "192.168.64.1",
+      STANDIN_NODE_READY_POLLS: "never",
+      READY_TIMEOUT_SECONDS: "2",
+      PROGRESS_INTERVAL_SECONDS: "1",
+    });
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      [
+        "k3s-install: node kube-01 was not Ready within 2s; last state: False KubeletNotReady: container runtime network not ready: NetworkReady=false",
+        "k3s-install: look with: multipass exec kube-01 -- sudo k3s kubectl get nodes -o wide",
+        "k3s-install:   and: multipass exec kube-01 -- sudo k3s kubectl get pods -A",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("without mirrors, no registries.yaml and no gateway lookup", () => {
@@ -228,7 +283,10 @@ describe("k3s first boot (cloud-init/k3s-install.sh) against stand-ins", () => {
   it("no default route: fails before installing anything, saying why", () => {
     const r = firstBoot(renderK3sUserData(argsFor("kube-01")), { STANDIN_GATEWAY: "" });
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, "no default route: cannot find the host that serves the registry mirrors\n");
+    assert.equal(
+      r.stderr,
+      "k3s-install: no default route: cannot find the host that serves the registry mirrors; look with: ip route\n",
+    );
     assert.deepEqual(r.calls, ["ip -4 route show default"]);
   });
 });

@@ -109,8 +109,17 @@ const userData = renderK3sUserData({
 });
 const launchCall =
   "multipass launch --name kube-01 --cpus 2 --memory 4G --disk 10G --timeout 1800 --cloud-init - 22.04";
-// The in-VM timeout is what is left of VM_TIMEOUT_SECONDS: 1800, or 1799 when a second ticked over.
-const waitCall = /^multipass exec kube-01 -- timeout 1(800|799) cloud-init status --wait$/;
+// cloud-init is polled (not `--wait`ed on) so that the script can say how long it has waited.
+const waitCall = "multipass exec kube-01 -- cloud-init status";
+const followLine =
+  "[kube-01] follow its first boot with: multipass exec kube-01 -- sudo tail -f /var/log/cloud-init-output.log";
+
+/** The stderr lines that are progress lines (`[vm] waiting for ...`), and the others. */
+function splitProgress(stderr: string, vm = "kube-01") {
+  const lines = stderr.split("\n");
+  const isProgress = (l: string) => l.startsWith(`[${vm}] waiting for `);
+  return { progress: lines.filter(isProgress), rest: lines.filter((l) => !isProgress(l)) };
+}
 
 describe("MultipassVm launch script against the multipass stand-in", () => {
   it("first launch: launches with the user-data on stdin, then waits for cloud-init", () => {
@@ -118,14 +127,14 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
     assert.equal(r.status, 0, r.stderr);
     const calls = h.calls();
-    assert.deepEqual(calls.slice(0, 2), ["multipass list --format csv", launchCall]);
-    assert.match(calls[2], waitCall);
-    assert.equal(calls.length, 3);
+    assert.deepEqual(calls, ["multipass list --format csv", launchCall, waitCall]);
     assert.equal(fs.readFileSync(path.join(h.state, "multipass/kube-01/user-data"), "utf8"), userData);
     assert.equal(
       r.stdout,
       "launching VM kube-01: Ubuntu 22.04, 2 CPUs, 4G memory, 10G disk\nLaunched: kube-01\ncloud-init finished on VM kube-01\n",
     );
+    // A quick launch: no progress line, only how to follow the first boot.
+    assert.equal(r.stderr, `${followLine}\n`);
   });
 
   it("re-run on an existing running VM: adopts it (no launch, no start) and checks cloud-init", () => {
@@ -134,11 +143,9 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     h.calls();
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
     assert.equal(r.status, 0, r.stderr);
-    const calls = h.calls();
-    assert.equal(calls[0], "multipass list --format csv");
-    assert.match(calls[1], waitCall);
-    assert.equal(calls.length, 2);
+    assert.deepEqual(h.calls(), ["multipass list --format csv", waitCall]);
     assert.equal(r.stdout, "adopting the running VM kube-01\ncloud-init finished on VM kube-01\n");
+    assert.equal(r.stderr, "");
   });
 
   it("re-run on a stopped VM: starts it instead of relaunching", () => {
@@ -147,10 +154,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     h.arrange("multipass", "stop", "kube-01");
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
     assert.equal(r.status, 0, r.stderr);
-    const calls = h.calls();
-    assert.deepEqual(calls.slice(0, 2), ["multipass list --format csv", "multipass start kube-01"]);
-    assert.match(calls[2], waitCall);
-    assert.equal(calls.length, 3);
+    assert.deepEqual(h.calls(), ["multipass list --format csv", "multipass start kube-01", waitCall]);
   });
 
   it("a deleted (not purged) VM is recovered and started, not relaunched", () => {
@@ -166,19 +170,21 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     ]);
   });
 
-  it("a failing cloud-init: exits 1 with the log's tail and how to look further", () => {
+  it("a failing cloud-init: exits 1 naming the VM, its status, the log's tail and the commands to look further", () => {
     const h = host(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_CLOUD_INIT: "error" }, userData);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
       [
-        "cloud-init failed on VM kube-01 (cloud-init status exit code 1); last lines of /var/log/cloud-init-output.log:",
+        followLine,
+        "cloud-init failed on VM kube-01 (status: error); last lines of /var/log/cloud-init-output.log:",
         "Cloud-init v. 24.1.3 running 'modules:final'",
         "curl: (6) Could not resolve host: raw.githubusercontent.com",
         "gave up after 30 attempts: curl -fsSL -o /tmp/install-k3s.sh",
         "2024-01-01 00:00:00,000 - cc_scripts_user.py[WARNING]: Failed to run module scripts-user",
-        "Look further with: multipass exec kube-01 -- sudo cat /var/log/cloud-init-output.log",
+        "Look further with: multipass exec kube-01 -- sudo tail -n 50 /var/log/cloud-init-output.log",
+        "  and: multipass exec kube-01 -- cloud-init status --long",
         "Once fixed, remove the VM (multipass delete --purge kube-01) and run pulumi up again.",
         "",
       ].join("\n"),
@@ -188,13 +194,80 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     ]);
   });
 
-  it("cloud-init that outlasts the timeout fails with the timeout named", () => {
+  it("cloud-init that outlasts the timeout: progress lines while it waits, then the timeout, last status and where to look", () => {
     const h = host(["multipass"]);
-    const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_CLOUD_INIT: "timeout" }, userData);
+    const r = h.run(
+      "multipass-vm-launch.sh",
+      { ...vmEnv, VM_TIMEOUT_SECONDS: "3", PROGRESS_INTERVAL_SECONDS: "1", STANDIN_CLOUD_INIT: "timeout" },
+      userData,
+    );
+    assert.equal(r.status, 1);
+    const { progress, rest } = splitProgress(r.stderr);
+    assert.ok(progress.length >= 1, r.stderr);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^\[kube-01\] waiting for cloud-init: \d+s of 3s \(status: running; log: Cloud-init v\. 24\.1\.3 finished\)\.\.\.$/,
+      );
+    }
+    assert.deepEqual(rest, [
+      followLine,
+      "cloud-init did not finish on VM kube-01 within 3s (last status: running); last lines of /var/log/cloud-init-output.log:",
+      "Cloud-init v. 24.1.3 running 'modules:final'",
+      "Cloud-init v. 24.1.3 finished",
+      "Look further with: multipass exec kube-01 -- sudo tail -n 50 /var/log/cloud-init-output.log",
+      "  and: multipass exec kube-01 -- cloud-init status --long",
+      "If it is still working, run pulumi up again to wait longer; if it is stuck, remove the VM (multipass delete --purge kube-01) and run pulumi up again.",
+      "",
+    ]);
+  });
+
+  it("a slow launch streams a progress line per interval: what it waits for, elapsed of timeout, VM state and log", () => {
+    const h = host(["multipass"]);
+    const r = h.run(
+      "multipass-vm-launch.sh",
+      { ...vmEnv, PROGRESS_INTERVAL_SECONDS: "1", STANDIN_LAUNCH_SECONDS: "3" },
+      userData,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const { progress, rest } = splitProgress(r.stderr);
+    // About one a second for three seconds: some, not a flood.
+    assert.ok(progress.length >= 1 && progress.length <= 4, r.stderr);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^\[kube-01\] waiting for multipass launch \(boot, then cloud-init\): \d+s of 1800s \(VM Running; log: Cloud-init v\. 24\.1\.3 finished\)\.\.\.$/,
+      );
+    }
+    assert.deepEqual(rest, [followLine, ""]);
+  });
+
+  it("cloud-init still running after the launch: polled, with a progress line per interval, until done", () => {
+    const h = host(["multipass"]);
+    assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
+    fs.writeFileSync(path.join(h.state, "multipass/kube-01/cloud-init-running"), "3\n");
+    h.calls();
+    const r = h.run("multipass-vm-launch.sh", { ...vmEnv, PROGRESS_INTERVAL_SECONDS: "1" }, userData);
+    assert.equal(r.status, 0, r.stderr);
+    const { progress, rest } = splitProgress(r.stderr);
+    assert.ok(progress.length >= 1, r.stderr);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^\[kube-01\] waiting for cloud-init: \d+s of 1800s \(status: running; log: Cloud-init v\. 24\.1\.3 finished\)\.\.\.$/,
+      );
+    }
+    assert.deepEqual(rest, [""]);
+    assert.equal(h.calls().filter((c) => c === waitCall).length, 4);
+    assert.equal(r.stdout, "adopting the running VM kube-01\ncloud-init finished on VM kube-01\n");
+  });
+
+  it("a bad PROGRESS_INTERVAL_SECONDS is refused, naming it", () => {
+    const r = host(["multipass"]).run("multipass-vm-launch.sh", { ...vmEnv, PROGRESS_INTERVAL_SECONDS: "0" });
     assert.equal(r.status, 1);
     assert.equal(
-      r.stderr.split("\n")[0],
-      "cloud-init did not finish on VM kube-01 within 1800s; last lines of /var/log/cloud-init-output.log:",
+      r.stderr,
+      "PROGRESS_INTERVAL_SECONDS is '0': expected a whole number of seconds, at least 1\n",
     );
   });
 
@@ -204,18 +277,24 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(
       r.stderr,
-      "warning: cloud-init finished on VM kube-01 with recoverable errors (cloud-init status --long)\n",
+      `${followLine}\nwarning: cloud-init finished on VM kube-01 with recoverable errors; look with: multipass exec kube-01 -- cloud-init status --long\n`,
     );
   });
 
-  it("a launch that fails before a VM exists: exits 1 with a clear message", () => {
+  it("a launch that fails before a VM exists: exits 1 naming the VM, that none exists, and where to look", () => {
     const h = host(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_LAUNCH: "fail" }, userData);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
-      'launch failed: Remote "" is unknown or unreachable.\n' +
-        "multipass launch of VM kube-01 failed (see above); fix the cause and run pulumi up again\n",
+      [
+        followLine,
+        'launch failed: Remote "" is unknown or unreachable.',
+        "multipass launch of VM kube-01 failed (exit code 2, see above); no VM was created.",
+        "Look with: multipass list",
+        "Fix the cause and run pulumi up again.",
+        "",
+      ].join("\n"),
     );
     assert.deepEqual(h.calls(), ["multipass list --format csv", launchCall, "multipass list --format csv"]);
   });
@@ -225,12 +304,12 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_LAUNCH: "timeout" }, userData);
     assert.equal(r.status, 0, r.stderr);
     const calls = h.calls();
-    assert.deepEqual(calls.slice(0, 3), [
+    assert.deepEqual(calls, [
       "multipass list --format csv",
       launchCall,
       "multipass list --format csv",
+      waitCall,
     ]);
-    assert.match(calls[3], waitCall);
   });
 
   it("multipass missing: exits 1 saying what to install", () => {
@@ -300,8 +379,12 @@ describe("MultipassVm delete, info and arch scripts", () => {
   });
 });
 
+const nodeCall =
+  "multipass exec kube-01 -- sudo k3s kubectl get node kube-01 -o jsonpath=" +
+  '{range .status.conditions[?(@.type=="Ready")]}{.status} {.reason}: {.message}{end}';
+
 describe("K3sCluster kubeconfig script", () => {
-  it("waits for the node, then prints exactly k3s.yaml on stdout (the wait's output goes to stderr)", () => {
+  it("waits for the node, then prints exactly k3s.yaml on stdout (what it does goes to stderr)", () => {
     const h = host(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.calls();
@@ -311,23 +394,68 @@ describe("K3sCluster kubeconfig script", () => {
       r.stdout,
       fs.readFileSync(path.join(h.state, "multipass/kube-01/files/etc/rancher/k3s/k3s.yaml"), "utf8"),
     );
-    assert.equal(r.stderr, "node/kube-01 condition met\n");
-    assert.deepEqual(h.calls(), [
-      "multipass exec kube-01 -- sudo k3s kubectl wait --for=condition=Ready node/kube-01 --timeout=600s",
-      "multipass exec kube-01 -- sudo cat /etc/rancher/k3s/k3s.yaml",
-    ]);
+    assert.equal(r.stderr, "[kube-01] node kube-01 is Ready; reading its kubeconfig\n");
+    assert.deepEqual(h.calls(), [nodeCall, "multipass exec kube-01 -- sudo cat /etc/rancher/k3s/k3s.yaml"]);
     const kc = load(rewriteKubeconfig(r.stdout, "kube-01", "192.168.64.2")) as any;
     assert.equal(kc.clusters[0].cluster.server, "https://192.168.64.2:6443");
   });
 
-  it("a stopped VM fails the read with Multipass's own message", () => {
+  it("a stopped VM fails at once (no wait), naming the VM, its state, Multipass's message and the fix", () => {
     const h = host(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.arrange("multipass", "stop", "kube-01");
     const r = h.run("k3s-kubeconfig.sh", { VM_NAME: "kube-01", READY_TIMEOUT_SECONDS: "600" });
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1);
     assert.equal(r.stdout, "");
-    assert.equal(r.stderr, 'exec failed: instance "kube-01" is not running\n');
+    assert.equal(
+      r.stderr,
+      'cannot read node kube-01: VM kube-01 is Stopped (exec failed: instance "kube-01" is not running)\n' +
+        "Start it with: multipass start kube-01, then run pulumi up again.\n",
+    );
+  });
+
+  it("a node not Ready yet: a progress line per interval with its Ready condition, then the kubeconfig", () => {
+    const h = host(["multipass"]);
+    assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
+    fs.writeFileSync(path.join(h.state, "multipass/kube-01/node-not-ready"), "3\n");
+    h.calls();
+    const r = h.run("k3s-kubeconfig.sh", {
+      VM_NAME: "kube-01",
+      READY_TIMEOUT_SECONDS: "600",
+      PROGRESS_INTERVAL_SECONDS: "1",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const { progress, rest } = splitProgress(r.stderr);
+    assert.ok(progress.length >= 1, r.stderr);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^\[kube-01\] waiting for node kube-01 to be Ready: \d+s of 600s \(False KubeletNotReady: container runtime network not ready: .*cni plugin not initialized\)\.\.\.$/,
+      );
+    }
+    assert.deepEqual(rest, ["[kube-01] node kube-01 is Ready; reading its kubeconfig", ""]);
+    assert.equal(h.calls().filter((c) => c === nodeCall).length, 4);
+    assert.match(r.stdout, /^apiVersion: v1\n/);
+  });
+
+  it("a node never Ready: times out naming the node, its last Ready condition and the commands to look", () => {
+    const h = host(["multipass"]);
+    assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
+    fs.writeFileSync(path.join(h.state, "multipass/kube-01/node-not-ready"), "1000\n");
+    const r = h.run("k3s-kubeconfig.sh", {
+      VM_NAME: "kube-01",
+      READY_TIMEOUT_SECONDS: "2",
+      PROGRESS_INTERVAL_SECONDS: "1",
+    });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(splitProgress(r.stderr).rest, [
+      "node kube-01 was not Ready within 2s; last state: False KubeletNotReady: container runtime network not ready: " +
+        "NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
+      "Look with: multipass exec kube-01 -- sudo k3s kubectl get nodes -o wide",
+      "  and: multipass exec kube-01 -- sudo tail -n 50 /var/log/cloud-init-output.log",
+      "",
+    ]);
   });
 });
 
@@ -351,6 +479,11 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
       "docker run -d --restart always --name registry-docker.io -p 5001:5000 -e REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io registry:2.8.3",
     ]);
     assert.equal(r.stdout, "started registry-docker.io on port 5001 for https://registry-1.docker.io\n");
+    // Said before the (possibly long) first pull, on stderr.
+    assert.equal(
+      r.stderr,
+      "[registry-docker.io] starting the cache (docker pulls registry:2.8.3 the first time)\n",
+    );
   });
 
   it("re-run: adopts the running container without docker run", () => {
@@ -374,6 +507,25 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, "started the existing container registry-docker.io\n");
     assert.equal(h.calls()[2], "docker start registry-docker.io");
+  });
+
+  it("docker run failing: exits 1 naming the cache, its port and image, and the commands to look", () => {
+    const h = host(["docker"]);
+    // A container folder without state: inspect fails, then run conflicts with the name.
+    fs.mkdirSync(path.join(h.state, "docker", "registry-docker.io"), { recursive: true });
+    const r = h.run("registry-mirror-run.sh", mirrorEnv);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      [
+        "[registry-docker.io] starting the cache (docker pulls registry:2.8.3 the first time)",
+        'docker: Error response from daemon: Conflict. The container name "/registry-docker.io" is already in use.',
+        "docker run of the registry cache registry-docker.io (port 5001, registry:2.8.3) failed (see above)",
+        "Look with: docker ps -a --filter name=registry-docker.io",
+        "  and: docker logs registry-docker.io",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("docker not installed, or its daemon down: exits 1 with the same clear message", () => {

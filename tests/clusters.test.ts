@@ -138,6 +138,8 @@ describe("host side under mocks (default topology)", async () => {
       assert.deepEqual(provider.propertyDependencies.kubeconfig.sort(), [
         find(run, CMD, `${name}-kubeconfig`).urn,
         find(run, CMD, `${name}-vm-launch`).urn,
+        // The IP is read once the VM's power state is applied (after a resume; helper F).
+        find(run, CMD, `${name}-vm-power`).urn,
       ]);
       const kc = load(kubeconfig) as any;
       assert.equal(kc.clusters[0].cluster.server, `https://${mockVmIp(name)}:6443`);

@@ -302,6 +302,37 @@ const badConfigs: [string, RawConfig, string][] = [
     { registryMirrors: [{ upstream: "docker.io", remoteUrl: "http://registry-1.docker.io", port: 5001 }] },
     'registryMirrors[0].remoteUrl is "http://registry-1.docker.io": expected an https:// URL such as https://registry-1.docker.io',
   ],
+  // Debug toggles and suspend (helper F).
+  [
+    "TLS key logging for a workload given without its namespace",
+    { debugTlsKeyLog: "kube-01/sleep" },
+    'debugTlsKeyLog is "kube-01/sleep": expected "" (off) or <cluster>/<namespace>/<deployment> such as kube-01/httpbin/sleep',
+  ],
+  [
+    "TLS key logging in the management cluster",
+    { debugTlsKeyLog: "kube-00/httpbin/sleep" },
+    'debugTlsKeyLog is "kube-00/httpbin/sleep": kube-00 is not a workload cluster (kube-01, kube-02)',
+  ],
+  [
+    "a debug istiod image with a floating tag",
+    { debugPilotImage: "docker.io/h0tbird/pilot:latest" },
+    'debugPilotImage is "docker.io/h0tbird/pilot:latest": expected "" (off) or a pinned image such as docker.io/h0tbird/pilot:1.16.2 (a tag other than latest, or a digest)',
+  ],
+  [
+    "a debug sidecar image without a tag",
+    { debugProxyImage: "docker.io/h0tbird/proxyv2" },
+    'debugProxyImage is "docker.io/h0tbird/proxyv2": expected "" (off) or a pinned image such as docker.io/h0tbird/proxyv2:1.16.2 (a tag other than latest, or a digest)',
+  ],
+  [
+    "a locality toggle that is not a boolean",
+    { debugLocality: "on" },
+    'debugLocality is "on": expected true or false',
+  ],
+  [
+    "a suspend switch that is not a boolean",
+    { suspended: "yes" },
+    'suspended is "yes": expected true or false',
+  ],
 ];
 
 /** Makes `new pulumi.Config()` read these values, as under `pulumi up` for this project. */

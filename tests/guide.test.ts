@@ -56,7 +56,7 @@ describe("the operator's guide matches the program", () => {
   });
 
   test("namespaces used with -n exist in the graph", () => {
-    const namespaces = new Set(all(/ -n (\S+)/g));
+    const namespaces = new Set(all(/ -n ([a-z][\w-]*)/g));
     const inGraph = new Set(
       run.registrations.flatMap((r) => [r.inputs.metadata?.namespace, r.inputs.spec?.destination?.namespace]),
     );
@@ -74,7 +74,7 @@ describe("the operator's guide matches the program", () => {
     assert.ok(names.size >= 5);
     for (const n of names) assert.ok(n in run.outputs, `stack output ${n}`);
     const section = readme.slice(readme.indexOf("## Outputs"), readme.indexOf("## Configuration"));
-    const table = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    const table = [...section.matchAll(/^\| `(\w+)`\s+\|/gm)].map((m) => m[1]);
     assert.deepEqual(table.sort(), Object.keys(run.outputs).sort(), "the outputs table lists every output");
   });
 

@@ -230,6 +230,50 @@ describe("scripts/mesh-check.sh against the multipass stand-in", () => {
   });
 });
 
+describe("scripts/mesh-check.sh progress", () => {
+  test("a sidecar short of endpoints: a progress line per interval, then a note naming the client, what it has and where to look", () => {
+    const h = scratchHost();
+    h.launch("kube-01");
+    const dir = h.vmDir("kube-01");
+    fs.writeFileSync(
+      path.join(dir, "envoy-clusters"),
+      "outbound|80||httpbin.httpbin.svc.cluster.local::10.42.179.4:8080::health_flags::healthy\n",
+    );
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.writeFileSync(path.join(dir, "bin", "curl"), "#!/bin/sh\nprintf '\\n### status 000\\n'\nexit 7\n", {
+      mode: 0o755,
+    });
+    // One endpoint listed, two wanted (as for a client with one other cluster in the mesh).
+    const env = {
+      ...checkEnvironment({ ...plan, clusters: [plan.clusters[0]], vms: [] }, 3),
+      MIN_ENDPOINTS: "2",
+    };
+    const r = h.run("mesh-check.sh", { ...env, PROGRESS_INTERVAL_SECONDS: "1" });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.split("\n");
+    const progress = lines.filter((l) => l.startsWith("[kube-01] waiting for "));
+    assert.ok(progress.length >= 1, r.stderr);
+    for (const line of progress) {
+      assert.match(
+        line,
+        /^\[kube-01\] waiting for its sidecar to list 2 endpoints of outbound\|80\|\|httpbin\.httpbin\.svc\.cluster\.local: \d+s of 3s \(has 1\)\.\.\.$/,
+      );
+    }
+    assert.deepEqual(
+      lines.filter((l) => !l.startsWith("[kube-01] waiting for ")),
+      [
+        "[kube-01] its sidecar lists 1 of 2 endpoints of outbound|80||httpbin.httpbin.svc.cluster.local after 3s; " +
+          "checking anyway. Look with: multipass exec kube-01 -- sudo k3s kubectl -n httpbin exec deploy/sleep " +
+          "-c istio-proxy -- curl -s localhost:15000/clusters | grep -F 'outbound|80||httpbin.httpbin.svc.cluster.local::'",
+        "[kube-01] sending 20 requests to httpbin/get",
+        "",
+      ],
+    );
+    // Still collected: the judgement, not the script, decides.
+    assert.match(r.stdout, /^### client kube-01 info\n/);
+  });
+});
+
 describe("MeshCheck in the lab", () => {
   const app = (run: LabRun, name: string) =>
     find(run, "kubernetes:argoproj.io/v1alpha1:Application", `${name}-application`);

@@ -204,6 +204,16 @@ describe("mesh scripts", () => {
         r.stdout,
         "istio (re)started\nVM virt-01 enrolled in the mesh through kube-01 as httpbin/httpbin\n",
       );
+      // Each step is named on stderr as it starts.
+      assert.equal(
+        r.stderr,
+        [
+          "[virt-01] minting a bootstrap token for httpbin/httpbin in cluster kube-01",
+          "[virt-01] writing the enrollment files",
+          "[virt-01] (re)starting its istio sidecar",
+          "",
+        ].join("\n"),
+      );
       const files = path.join(h.vmDir("virt-01"), "files");
       const want: [string, string, number][] = [
         ["/etc/certs/root-cert.pem", env.ROOT_CERT, 0o644],
@@ -230,24 +240,62 @@ describe("mesh scripts", () => {
     }
   });
 
-  test("enroll fails, writing nothing, when the cluster cannot mint the token", () => {
+  const badEnroll = {
+    VM: "virt-01",
+    CLUSTER: "kube-01",
+    NAMESPACE: "httpbin",
+    SERVICE_ACCOUNT: "httpbin",
+    TOKEN_DURATION: "3600s",
+    CLUSTER_ENV: "x",
+    MESH_YAML: "x",
+    ROOT_CERT: "x",
+    HOSTS: "x",
+    VM_SETUP: "x",
+  };
+
+  test("enroll fails, writing nothing, when the cluster cannot mint the token: names it and where to look", () => {
     const h = scratchHost();
     h.launch("virt-01");
-    const r = h.run("mesh-vm-enroll.sh", {
-      VM: "virt-01",
-      CLUSTER: "kube-01",
-      NAMESPACE: "httpbin",
-      SERVICE_ACCOUNT: "httpbin",
-      TOKEN_DURATION: "3600s",
-      CLUSTER_ENV: "x",
-      MESH_YAML: "x",
-      ROOT_CERT: "x",
-      HOSTS: "x",
-      VM_SETUP: "x",
-    });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /instance "kube-01" does not exist/);
+    const r = h.run("mesh-vm-enroll.sh", badEnroll);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      [
+        "[virt-01] minting a bootstrap token for httpbin/httpbin in cluster kube-01",
+        "exec failed: The following errors occurred:",
+        'instance "kube-01" does not exist',
+        "cluster kube-01 could not mint a token (see above) for service account httpbin/httpbin",
+        "Look with: multipass exec kube-01 -- sudo k3s kubectl -n httpbin get serviceaccount httpbin",
+        "",
+      ].join("\n"),
+    );
     assert.ok(!fs.existsSync(path.join(h.vmDir("virt-01"), "files", "etc/certs")));
+  });
+
+  test("enroll fails when the VM's setup fails: names the VM and the commands to look", () => {
+    const h = scratchHost();
+    h.launch("kube-01");
+    h.launch("virt-01");
+    const setupError =
+      "istio-sidecar is not installed: the VM's first boot did not finish (see /var/log/cloud-init-output.log)\n";
+    fs.writeFileSync(path.join(h.vmDir("virt-01"), "setup-error"), setupError);
+    const r = h.run("mesh-vm-enroll.sh", badEnroll);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      [
+        "[virt-01] minting a bootstrap token for httpbin/httpbin in cluster kube-01",
+        "[virt-01] writing the enrollment files",
+        "[virt-01] (re)starting its istio sidecar",
+        setupError.trimEnd(),
+        "enrolling VM virt-01 failed in mesh-vm-setup (see above)",
+        "Look with: multipass exec virt-01 -- sudo tail -n 50 /var/log/istio/istio.log",
+        "  and: multipass exec virt-01 -- sudo systemctl status istio --no-pager",
+        "  and: multipass exec virt-01 -- sudo tail -n 50 /var/log/cloud-init-output.log",
+        "",
+      ].join("\n"),
+    );
   });
 
   test("unenroll: stops the sidecar and deletes the WorkloadEntry; tolerates VMs already gone", () => {

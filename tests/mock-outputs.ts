@@ -16,6 +16,9 @@ export function defaultMockOutputs(args: MockResourceArgs): Record<string, unkno
       if (args.name.endsWith("-kubeconfig"))
         return { stdout: mockK3sYaml(args.inputs.environment?.VM_NAME), stderr: "" };
       if (args.name.endsWith("-arch")) return { stdout: "arm64\n", stderr: "" };
+      // Helper F: `<vm>-power` prints the VM's address as last seen running (the one `multipass info` gives).
+      if (args.name.endsWith("-power"))
+        return { stdout: `${mockVmIp(args.inputs.environment?.VM_NAME)}\n`, stderr: "" };
       // Helper D: MeshVm reads its WorkloadGroup; MeshCheck collects from a working mesh.
       if (args.name.endsWith("-workload-group")) {
         const env = args.inputs.environment ?? {};
