@@ -11,56 +11,13 @@ import { renderK3sUserData } from "../cloud-init/k3s";
 import { rewriteKubeconfig } from "../components/k3s-cluster";
 import { mergeKubeconfigs } from "../components/kube-contexts";
 import { ipFromInfo } from "../components/multipass-vm";
-import { bash, script } from "../components/shell";
+import { script } from "../components/shell";
 import { mockK3sYaml } from "./mock-outputs";
+import { type Result, scratchHost } from "./scratch-host";
 import { requireTool, shellcheck } from "./validators";
 
 const standIns = path.join(__dirname, "stand-ins");
 const projectDir = path.join(__dirname, "..");
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A scratch host: a PATH with only the chosen stand-ins (plus the system's basic tools) and their state. */
-function host(tools: ("multipass" | "docker")[]) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mpm-host-"));
-  const bin = path.join(root, "bin");
-  const state = path.join(root, "state");
-  fs.mkdirSync(bin);
-  fs.mkdirSync(state);
-  for (const t of tools) fs.symlinkSync(path.join(standIns, t), path.join(bin, t));
-  const log = path.join(state, "calls.log");
-  return {
-    root,
-    state,
-    /** Runs scripts/<name> exactly as the Command does (`/bin/bash -c <text>`), values in the environment. */
-    run(name: string, env: Record<string, string>, stdin = ""): Result {
-      const r = spawnSync(bash[0], [...bash.slice(1), script(name)], {
-        env: { PATH: `${bin}:/usr/bin:/bin`, STANDIN_STATE: state, HOME: root, ...env },
-        input: stdin,
-        encoding: "utf8",
-      });
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-    },
-    /** Calls made to the stand-ins since the last time this was asked. */
-    calls(): string[] {
-      const lines = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
-      fs.rmSync(log, { force: true });
-      return lines;
-    },
-    /** Runs a stand-in directly, to arrange a situation (stop a VM, a container). */
-    arrange(tool: string, ...args: string[]) {
-      const r = spawnSync(path.join(standIns, tool), args, {
-        env: { PATH: "/usr/bin:/bin", STANDIN_STATE: state },
-      });
-      assert.equal(r.status, 0, `arranging ${tool} ${args.join(" ")}: ${r.stderr}`);
-      fs.rmSync(log, { force: true });
-    },
-  };
-}
 
 const hostScripts = [
   "multipass-vm-launch.sh",
@@ -123,7 +80,7 @@ function splitProgress(stderr: string, vm = "kube-01") {
 
 describe("MultipassVm launch script against the multipass stand-in", () => {
   it("first launch: launches with the user-data on stdin, then waits for cloud-init", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
     assert.equal(r.status, 0, r.stderr);
     const calls = h.calls();
@@ -138,7 +95,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("re-run on an existing running VM: adopts it (no launch, no start) and checks cloud-init", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.calls();
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
@@ -149,7 +106,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("re-run on a stopped VM: starts it instead of relaunching", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.arrange("multipass", "stop", "kube-01");
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
@@ -158,7 +115,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a deleted (not purged) VM is recovered and started, not relaunched", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.arrange("multipass", "delete", "kube-01");
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
@@ -171,7 +128,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a failing cloud-init: exits 1 naming the VM, its status, the log's tail and the commands to look further", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_CLOUD_INIT: "error" }, userData);
     assert.equal(r.status, 1);
     assert.equal(
@@ -195,7 +152,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("cloud-init that outlasts the timeout: progress lines while it waits, then the timeout, last status and where to look", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run(
       "multipass-vm-launch.sh",
       { ...vmEnv, VM_TIMEOUT_SECONDS: "3", PROGRESS_INTERVAL_SECONDS: "1", STANDIN_CLOUD_INIT: "timeout" },
@@ -223,7 +180,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a slow launch streams a progress line per interval: what it waits for, elapsed of timeout, VM state and log", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run(
       "multipass-vm-launch.sh",
       { ...vmEnv, PROGRESS_INTERVAL_SECONDS: "1", STANDIN_LAUNCH_SECONDS: "3" },
@@ -243,7 +200,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("cloud-init still running after the launch: polled, with a progress line per interval, until done", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     fs.writeFileSync(path.join(h.state, "multipass/kube-01/cloud-init-running"), "3\n");
     h.calls();
@@ -263,7 +220,10 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a bad PROGRESS_INTERVAL_SECONDS is refused, naming it", () => {
-    const r = host(["multipass"]).run("multipass-vm-launch.sh", { ...vmEnv, PROGRESS_INTERVAL_SECONDS: "0" });
+    const r = scratchHost(["multipass"]).run("multipass-vm-launch.sh", {
+      ...vmEnv,
+      PROGRESS_INTERVAL_SECONDS: "0",
+    });
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
@@ -272,7 +232,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("cloud-init with recoverable errors (exit 2) is a warning, not a failure", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_CLOUD_INIT: "degraded" }, userData);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(
@@ -282,7 +242,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a launch that fails before a VM exists: exits 1 naming the VM, that none exists, and where to look", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_LAUNCH: "fail" }, userData);
     assert.equal(r.status, 1);
     assert.equal(
@@ -300,7 +260,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("a launch that times out while the VM runs carries on waiting for cloud-init", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     const r = h.run("multipass-vm-launch.sh", { ...vmEnv, STANDIN_LAUNCH: "timeout" }, userData);
     assert.equal(r.status, 0, r.stderr);
     const calls = h.calls();
@@ -313,7 +273,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
   });
 
   it("multipass missing: exits 1 saying what to install", () => {
-    const h = host([]);
+    const h = scratchHost([]);
     const r = h.run("multipass-vm-launch.sh", vmEnv, userData);
     assert.equal(r.status, 1);
     assert.equal(
@@ -325,7 +285,7 @@ describe("MultipassVm launch script against the multipass stand-in", () => {
 
 describe("MultipassVm delete, info and arch scripts", () => {
   it("delete purges the VM; deleting again (or without multipass) is not an error", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.calls();
     const first = h.run("multipass-vm-delete.sh", { VM_NAME: "kube-01" });
@@ -337,13 +297,13 @@ describe("MultipassVm delete, info and arch scripts", () => {
     assert.equal(again.status, 0);
     assert.equal(again.stdout, "VM kube-01 is already gone\n");
     assert.deepEqual(h.calls(), ["multipass list --format csv"]);
-    const none = host([]).run("multipass-vm-delete.sh", { VM_NAME: "kube-01" });
+    const none = scratchHost([]).run("multipass-vm-delete.sh", { VM_NAME: "kube-01" });
     assert.equal(none.status, 0);
     assert.equal(none.stderr, "multipass is not installed: VM kube-01 cannot exist, nothing to delete\n");
   });
 
   it("info prints multipass's JSON, from which ipFromInfo takes info.<vm>.ipv4[0]", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     const r = h.run("multipass-vm-info.sh", { VM_NAME: "kube-01" });
     assert.equal(r.status, 0, r.stderr);
@@ -351,7 +311,7 @@ describe("MultipassVm delete, info and arch scripts", () => {
   });
 
   it("info of a VM that is gone exits 1 and says how to recover", () => {
-    const r = host(["multipass"]).run("multipass-vm-info.sh", { VM_NAME: "kube-01" });
+    const r = scratchHost(["multipass"]).run("multipass-vm-info.sh", { VM_NAME: "kube-01" });
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
@@ -370,7 +330,7 @@ describe("MultipassVm delete, info and arch scripts", () => {
   });
 
   it("arch prints dpkg's architecture", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.calls();
     const r = h.run("multipass-vm-arch.sh", { VM_NAME: "kube-01" });
@@ -385,7 +345,7 @@ const nodeCall =
 
 describe("K3sCluster kubeconfig script", () => {
   it("waits for the node, then prints exactly k3s.yaml on stdout (what it does goes to stderr)", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.calls();
     const r = h.run("k3s-kubeconfig.sh", { VM_NAME: "kube-01", READY_TIMEOUT_SECONDS: "600" });
@@ -401,7 +361,7 @@ describe("K3sCluster kubeconfig script", () => {
   });
 
   it("a stopped VM fails at once (no wait), naming the VM, its state, Multipass's message and the fix", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     h.arrange("multipass", "stop", "kube-01");
     const r = h.run("k3s-kubeconfig.sh", { VM_NAME: "kube-01", READY_TIMEOUT_SECONDS: "600" });
@@ -415,7 +375,7 @@ describe("K3sCluster kubeconfig script", () => {
   });
 
   it("a node not Ready yet: a progress line per interval with its Ready condition, then the kubeconfig", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     fs.writeFileSync(path.join(h.state, "multipass/kube-01/node-not-ready"), "3\n");
     h.calls();
@@ -439,7 +399,7 @@ describe("K3sCluster kubeconfig script", () => {
   });
 
   it("a node never Ready: times out naming the node, its last Ready condition and the commands to look", () => {
-    const h = host(["multipass"]);
+    const h = scratchHost(["multipass"]);
     assert.equal(h.run("multipass-vm-launch.sh", vmEnv, userData).status, 0);
     fs.writeFileSync(path.join(h.state, "multipass/kube-01/node-not-ready"), "1000\n");
     const r = h.run("k3s-kubeconfig.sh", {
@@ -470,7 +430,7 @@ const dockerMissing =
 
 describe("RegistryMirrors scripts against the docker stand-in", () => {
   it("first run: docker run of the pinned image, restart always, port and upstream from the environment", () => {
-    const h = host(["docker"]);
+    const h = scratchHost(["docker"]);
     const r = h.run("registry-mirror-run.sh", mirrorEnv);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(h.calls(), [
@@ -487,7 +447,7 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
   });
 
   it("re-run: adopts the running container without docker run", () => {
-    const h = host(["docker"]);
+    const h = scratchHost(["docker"]);
     assert.equal(h.run("registry-mirror-run.sh", mirrorEnv).status, 0);
     h.calls();
     const r = h.run("registry-mirror-run.sh", mirrorEnv);
@@ -500,7 +460,7 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
   });
 
   it("re-run on a stopped container: starts it", () => {
-    const h = host(["docker"]);
+    const h = scratchHost(["docker"]);
     assert.equal(h.run("registry-mirror-run.sh", mirrorEnv).status, 0);
     h.arrange("docker", "stop", "registry-docker.io");
     const r = h.run("registry-mirror-run.sh", mirrorEnv);
@@ -510,7 +470,7 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
   });
 
   it("docker run failing: exits 1 naming the cache, its port and image, and the commands to look", () => {
-    const h = host(["docker"]);
+    const h = scratchHost(["docker"]);
     // A container folder without state: inspect fails, then run conflicts with the name.
     fs.mkdirSync(path.join(h.state, "docker", "registry-docker.io"), { recursive: true });
     const r = h.run("registry-mirror-run.sh", mirrorEnv);
@@ -529,10 +489,10 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
   });
 
   it("docker not installed, or its daemon down: exits 1 with the same clear message", () => {
-    const missing = host([]).run("registry-mirror-run.sh", mirrorEnv);
+    const missing = scratchHost([]).run("registry-mirror-run.sh", mirrorEnv);
     assert.equal(missing.status, 1);
     assert.equal(missing.stderr, dockerMissing);
-    const down = host(["docker"]).run("registry-mirror-run.sh", {
+    const down = scratchHost(["docker"]).run("registry-mirror-run.sh", {
       ...mirrorEnv,
       STANDIN_DOCKER_DAEMON: "down",
     });
@@ -541,20 +501,20 @@ describe("RegistryMirrors scripts against the docker stand-in", () => {
   });
 
   it("delete: docker rm -f; without docker nothing to do; with its daemon down, a clear failure", () => {
-    const h = host(["docker"]);
+    const h = scratchHost(["docker"]);
     assert.equal(h.run("registry-mirror-run.sh", mirrorEnv).status, 0);
     h.calls();
     const r = h.run("registry-mirror-delete.sh", { CONTAINER_NAME: "registry-docker.io" });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(h.calls(), ["docker info", "docker rm -f registry-docker.io"]);
     assert.equal(fs.existsSync(path.join(h.state, "docker/registry-docker.io")), false);
-    const none = host([]).run("registry-mirror-delete.sh", { CONTAINER_NAME: "registry-docker.io" });
+    const none = scratchHost([]).run("registry-mirror-delete.sh", { CONTAINER_NAME: "registry-docker.io" });
     assert.equal(none.status, 0);
     assert.equal(
       none.stderr,
       "docker is not installed: container registry-docker.io cannot exist, nothing to remove\n",
     );
-    const down = host(["docker"]).run("registry-mirror-delete.sh", {
+    const down = scratchHost(["docker"]).run("registry-mirror-delete.sh", {
       CONTAINER_NAME: "registry-docker.io",
       STANDIN_DOCKER_DAEMON: "down",
     });

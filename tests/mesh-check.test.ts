@@ -15,7 +15,7 @@ import {
   tallyText,
 } from "../components/mesh-check-logic";
 import { dependsOn, find, type LabRun, ofType, runLab } from "./harness";
-import { scratchHost } from "./mesh-stand-ins";
+import { scratchHost } from "./scratch-host";
 
 const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", f), "utf8");
 const plan: MeshCheckPlan = {

@@ -10,8 +10,8 @@ import { meshVmPaths, renderMeshVmUserData } from "../cloud-init/mesh-vm";
 import { workloadEntryName } from "../components/mesh-vm";
 import { script } from "../components/shell";
 import { dependsOn, find, type LabRun, ofType, runLab } from "./harness";
-import { scratchHost, scratchVm } from "./mesh-stand-ins";
 import { mockVmIp } from "./mock-outputs";
+import { scratchHost, scratchVm } from "./scratch-host";
 import { cloudInitSchema, requireTool, shellcheck } from "./validators";
 
 const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", f), "utf8");

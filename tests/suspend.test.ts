@@ -2,61 +2,37 @@
 // stand-in, and the program under mocks changes only the VMs' power commands (and the providers' reachability
 // options) while suspended, keeps every address, and skips the mesh check.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
 import { load } from "js-yaml";
-import { bash, script } from "../components/shell";
+import { script } from "../components/shell";
 import { find, type LabRun, ofType, type Registration, runLab } from "./harness";
 import { mockVmIp } from "./mock-outputs";
+import { scratchHost } from "./scratch-host";
 import { requireTool, shellcheck } from "./validators";
 
-const standIns = path.join(__dirname, "stand-ins");
 const CMD = "command:local:Command";
 
 /** A scratch host whose PATH has the multipass stand-in, with one VM `kube-01` (Running, 192.168.64.2). */
 function host() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mpm-power-"));
-  const bin = path.join(root, "bin");
-  const state = path.join(root, "state");
-  fs.mkdirSync(bin);
-  fs.mkdirSync(state);
-  fs.symlinkSync(path.join(standIns, "multipass"), path.join(bin, "multipass"));
-  const env = { PATH: `${bin}:/usr/bin:/bin`, STANDIN_STATE: state, HOME: root };
-  const log = path.join(state, "calls.log");
-  const vmState = (vm: string) => path.join(state, "multipass", vm, "state");
-  const h = {
+  const h = scratchHost();
+  h.launch("kube-01");
+  const vmState = (vm: string) => path.join(h.vmDir(vm), "state");
+  return {
     /** Runs the power script as the Command does; `previous` is what Pulumi passes from the last run. */
-    power(vm: string, power: string, previous?: string) {
-      const r = spawnSync(bash[0], [...bash.slice(1), script("multipass-vm-power.sh")], {
-        env: {
-          ...env,
-          VM_NAME: vm,
-          VM_POWER: power,
-          ...(previous === undefined ? {} : { PULUMI_COMMAND_STDOUT: previous }),
-        },
-        encoding: "utf8",
-      });
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-    },
+    power: (vm: string, power: string, previous?: string) =>
+      h.run("multipass-vm-power.sh", {
+        VM_NAME: vm,
+        VM_POWER: power,
+        ...(previous === undefined ? {} : { PULUMI_COMMAND_STDOUT: previous }),
+      }),
     /** Calls that changed a VM's power (`multipass start|suspend`) since last asked. */
-    powerCalls(): string[] {
-      const lines = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-      fs.rmSync(log, { force: true });
-      return lines.filter((l) => /^multipass (start|suspend|stop) /.test(l));
-    },
+    powerCalls: () => h.calls().filter((l) => /^multipass (start|suspend|stop) /.test(l)),
     state: (vm: string) => fs.readFileSync(vmState(vm), "utf8").trim(),
     setState: (vm: string, s: string) => fs.writeFileSync(vmState(vm), `${s}\n`),
   };
-  const launched = spawnSync(path.join(standIns, "multipass"), ["launch", "--name", "kube-01", "22.04"], {
-    env,
-  });
-  assert.equal(launched.status, 0);
-  fs.rmSync(log, { force: true });
-  return h;
 }
 
 describe("scripts/multipass-vm-power.sh against the multipass stand-in", () => {

@@ -1,5 +1,5 @@
-// A scratch host for the mesh scripts (helper D): stand-ins first on PATH, their state, and helpers to arrange
-// VMs in the multipass stand-in (tests/stand-ins/multipass) and run in-VM scripts against a scratch root.
+// Scratch hosts for the scripts the program runs: stand-ins of multipass and docker first on PATH, with their
+// state (tests/stand-ins/), and a scratch root for the scripts that run inside a VM.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,13 +14,17 @@ export interface Result {
   stderr: string;
 }
 
-export function scratchHost() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mpm-mesh-"));
+/**
+ * A scratch host: a PATH with only the chosen stand-ins (plus the system's basic tools), their state, and
+ * helpers to run the program's scripts as its Commands do and to arrange situations in the stand-ins.
+ */
+export function scratchHost(tools: ("multipass" | "docker")[] = ["multipass"]) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mpm-host-"));
   const bin = path.join(root, "bin");
   const state = path.join(root, "state");
   fs.mkdirSync(bin);
   fs.mkdirSync(state);
-  fs.symlinkSync(path.join(standIns, "multipass"), path.join(bin, "multipass"));
+  for (const t of tools) fs.symlinkSync(path.join(standIns, t), path.join(bin, t));
   const log = path.join(state, "calls.log");
   const env = (extra: Record<string, string>) => ({
     PATH: `${bin}:/usr/bin:/bin`,
@@ -28,18 +32,21 @@ export function scratchHost() {
     HOME: root,
     ...extra,
   });
+  /** Runs a stand-in directly, to arrange a situation; its calls are not counted. */
+  const arrange = (tool: string, ...args: string[]) => {
+    const r = spawnSync(path.join(bin, tool), args, { env: env({}), encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`arranging ${tool} ${args.join(" ")}: ${r.stderr}`);
+    fs.rmSync(log, { force: true });
+  };
   return {
     root,
     state,
+    arrange,
     /** The folder of VM `name` in the multipass stand-in. */
     vmDir: (name: string) => path.join(state, "multipass", name),
     /** Launches VM `name` in the stand-in (its IP is 192.168.64.<n+2>, n VMs before it). */
-    launch(name: string) {
-      const r = spawnSync(path.join(bin, "multipass"), ["launch", "--name", name, "22.04"], { env: env({}) });
-      if (r.status !== 0) throw new Error(`arranging VM ${name}: ${r.stderr}`);
-      fs.rmSync(log, { force: true });
-    },
-    /** Runs scripts/<name> as the Command does (`/bin/bash -c <text>`), values in the environment. */
+    launch: (name: string) => arrange("multipass", "launch", "--name", name, "22.04"),
+    /** Runs scripts/<name> exactly as the Command does (`/bin/bash -c <text>`), values in the environment. */
     run(name: string, extra: Record<string, string>, stdin = ""): Result {
       const r = spawnSync(bash[0], [...bash.slice(1), script(name)], {
         env: env(extra),
