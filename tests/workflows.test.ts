@@ -61,6 +61,7 @@ test("preview runs on pull requests against a fresh stack on an ephemeral local 
   assert.equal(step.with?.command, "preview");
   assert.equal(step.with?.["comment-on-pr"], true);
   assert.equal(step.with?.upsert, true);
+  assert.equal(step.with?.policyPacks, "policy", "the policy pack runs on every preview");
   assert.equal(step.with?.["cloud-url"], "file://${{ runner.temp }}/pulumi-state");
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
   assert.equal(
