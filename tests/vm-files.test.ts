@@ -44,24 +44,29 @@ function labInput(): VmFilesInput {
   };
 }
 
+/** The VM files for the inputs of Istio's golden test (reference/istio-workload-entry-golden). */
+function goldenInputsFiles() {
+  const wg = parseWorkloadGroup(JSON.stringify(yaml.load(read("workloadgroup.yaml"))));
+  const meshConfig = yaml.load(read("meshconfig.yaml")) as {
+    defaultConfig: { proxyMetadata: Record<string, string> };
+  };
+  return renderVmFiles({
+    workloadGroup: wg,
+    clusterId: "Kubernetes",
+    meshId: "",
+    trustDomain: "",
+    network: "",
+    eastWestGatewayIp: "10.10.10.11",
+    rootCertPem,
+    meshProxyMetadata: meshConfig.defaultConfig.proxyMetadata,
+  });
+}
+
 describe("VM files", () => {
   test("given the golden's inputs, cluster.env is Istio's golden file but for the documented differences", () => {
     // reference/istio-workload-entry-golden: WorkloadGroup bar/foo, no ports, a proxy.istio.io/config annotation,
     // a mesh config with proxyMetadata, no mesh ID / network / trust domain, cluster ID "Kubernetes".
-    const wg = parseWorkloadGroup(JSON.stringify(yaml.load(read("workloadgroup.yaml"))));
-    const meshConfig = yaml.load(read("meshconfig.yaml")) as {
-      defaultConfig: { proxyMetadata: Record<string, string> };
-    };
-    const files = renderVmFiles({
-      workloadGroup: wg,
-      clusterId: "Kubernetes",
-      meshId: "",
-      trustDomain: "",
-      network: "",
-      eastWestGatewayIp: "10.10.10.11",
-      rootCertPem,
-      meshProxyMetadata: meshConfig.defaultConfig.proxyMetadata,
-    });
+    const files = goldenInputsFiles();
     const expected = new Map(envLines(read("cluster.env.golden")));
     // Differences by design: istiod named istiod.<cluster>; --autoregister; no --internalIP; no
     // IDENTITY_PATH_PREFIX (appeared after Istio 1.16).
@@ -84,20 +89,7 @@ describe("VM files", () => {
   });
 
   test("given the golden's inputs, mesh.yaml holds the golden's values and key order", () => {
-    const wg = parseWorkloadGroup(JSON.stringify(yaml.load(read("workloadgroup.yaml"))));
-    const meshConfig = yaml.load(read("meshconfig.yaml")) as {
-      defaultConfig: { proxyMetadata: Record<string, string> };
-    };
-    const files = renderVmFiles({
-      workloadGroup: wg,
-      clusterId: "Kubernetes",
-      meshId: "",
-      trustDomain: "",
-      network: "",
-      eastWestGatewayIp: "10.10.10.11",
-      rootCertPem,
-      meshProxyMetadata: meshConfig.defaultConfig.proxyMetadata,
-    });
+    const files = goldenInputsFiles();
     const want = yaml.load(read("mesh.yaml.golden")) as { defaultConfig: Record<string, any> };
     want.defaultConfig.discoveryAddress = "istiod.Kubernetes:15012";
     want.defaultConfig.proxyMetadata.ISTIO_META_AUTO_REGISTER_GROUP = "foo";
